@@ -113,3 +113,15 @@ RETRY_AFTER_HEADER: Final = "Retry-After"
 # Statuses after which a create was provably not executed (or shed before execution).
 CREATE_SAFE_RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 READ_RETRY_STATUSES: Final = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+def estimated_credits(reference_seconds: float) -> int:
+    """Credits Act-Two charges for an output as long as the reference (whole seconds, rounded up).
+
+    A frame-count duration can fall a hair under the container's (4.97 s for a 5 s clip), so the
+    tolerance keeps that from costing an extra second.
+    """
+    import math
+
+    seconds = max(0.0, reference_seconds - DURATION_TOLERANCE_SECONDS)
+    return CREDITS_PER_SECOND * max(1, math.ceil(seconds))
