@@ -125,3 +125,24 @@ def estimated_credits(reference_seconds: float) -> int:
 
     seconds = max(0.0, reference_seconds - DURATION_TOLERANCE_SECONDS)
     return CREDITS_PER_SECOND * max(1, math.ceil(seconds))
+
+
+# --- added by the sandbox: more of Runway's observed wording and limits -----------------------
+# Asset problems Runway reports as ``custom`` issues (troubleshooting page, D-TS).
+ERROR_FETCH_ASSET: Final = (
+    "Failed to fetch asset. The URL may be incorrect or the server hosting the asset may be down."
+)
+ERROR_INVALID_DATA_URI: Final = "Invalid data URI."
+ERROR_UNSUPPORTED_ASSET: Final = "Unsupported asset type."
+# 401 and the version-header 400 bodies are not documented; these are the sandbox's wording.
+ERROR_UNAUTHORIZED: Final = "Invalid API key. Check the Authorization: Bearer key_... header."
+ERROR_BAD_VERSION: Final = (
+    f"The {VERSION_HEADER} header is missing or invalid; it must be exactly {API_VERSION}."
+)
+# Ephemeral runway:// URIs stay usable this long (Runway's skill notes: 24 h).
+UPLOAD_URI_TTL_SECONDS: Final = 24 * 3600
+# Output URLs expire within 24-48 h; fetch the task again for fresh ones.
+OUTPUT_URL_TTL_SECONDS: Final = 24 * 3600
+# Organization usage queries: at most this many days, 30 by default.
+USAGE_MAX_DAYS: Final = 90
+USAGE_DEFAULT_DAYS: Final = 30

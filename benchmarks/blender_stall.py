@@ -1,0 +1,241 @@
+"""Benchmark 4: the longest Blender main-thread stall while an Act-Two job runs (render excluded).
+
+Blender redraws on its main thread; anything that holds it longer than a frame (16 ms at 60 Hz)
+is a visible freeze. The add-on runs the job in a worker thread and only drains events and places
+the result from a main-thread ``tick()`` (a ``bpy.app.timers`` timer in the UI). ``bpy`` from PyPI
+never fires timers, so this benchmark pumps ``tick()`` at the add-on's own interval exactly as
+Blender would, and times every call, in real Blender (bpy 4.5 / 5.2) against the sandbox (which
+runs in another process, like Runway). The job sends a 1080p PNG and a 30 s 720p reference, so
+the worker really builds a ~5 MB data URI and downloads a 30 s result while the main thread ticks.
+
+Baseline: the pattern several existing add-ons use (the HTTP call inside the timer callback on
+the main thread), i.e. the same job run with ``client.generate()`` on the main thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._common import (
+    ROOT,
+    Skip,
+    Table,
+    client_available,
+    sandbox_available,
+    verdict,
+)
+
+TITLE = "4. Blender: longest main-thread stall while a job runs (render excluded)"
+BPY_VENVS = (".venv-bpy45", ".venv-bpy52")
+TARGET_MS = 16.0
+
+
+def _bpy_pythons() -> list[Path]:
+    return [
+        ROOT / v / "bin" / "python" for v in BPY_VENVS if (ROOT / v / "bin" / "python").exists()
+    ]
+
+
+# --- the child: runs under a bpy venv -------------------------------------------------------------
+def child(case: dict[str, Any]) -> dict[str, Any]:
+    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="act_two_bench_bpy_")
+    os.environ["ACT_TWO_DATA_DIR"] = tempfile.mkdtemp(prefix="act_two_bench_bpy_data_")
+    os.environ["ACT_TWO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="act_two_bench_bpy_cfg_")
+    os.environ["ACT_TWO_POLL_CADENCE"] = str(case["tick"])
+    import addon_utils
+    import bpy
+
+    sys.path.insert(0, str(ROOT))
+    addon_utils.enable("blender_addon", default_set=True)
+    from blender_addon import jobs
+    from blender_addon._core import core
+
+    scene = bpy.context.scene
+    bpy.ops.wm.save_as_mainfile(filepath=str(Path(case["work"]) / "bench.blend"))
+    request = core.ActTwoRequest(
+        character=core.MediaSource.from_path(case["character"]),
+        reference=core.MediaSource.from_path(case["reference"]),
+    )
+    key, url = case["key"], case["base_url"]
+    t0 = time.perf_counter()
+    jobs.check(request, key, url)
+    check_s = time.perf_counter() - t0
+
+    state = jobs.start_generate(
+        request,
+        api_key=key,
+        base_url=url,
+        scene=scene,
+        frame_start=1,
+        match_fps=False,
+        reuse=False,
+    )
+    ticks: list[tuple[float, str]] = []
+    started = time.perf_counter()
+    while not state.finished:
+        phase = state.phase
+        t0 = time.perf_counter()
+        interval = jobs.tick()
+        ticks.append((time.perf_counter() - t0, phase))
+        time.sleep(interval if interval is not None else jobs.POLL_SECONDS)
+        if time.perf_counter() - started > case["timeout"]:
+            raise RuntimeError("the job did not finish in time")
+    job_s = time.perf_counter() - started
+    if state.outcome != "imported":
+        raise RuntimeError(f"job ended {state.outcome}: {state.error}")
+
+    # Baseline: the same job blocking the main thread.
+    client = jobs.make_client(key, url)
+    t0 = time.perf_counter()
+    client.generate(request, Path(case["work"]) / "baseline.mp4")
+    base_s = time.perf_counter() - t0
+    client.close()
+    worst = max(ticks)
+    import_ticks = [d for d, p in ticks if p in ("done", "downloading")]
+    return {
+        "bpy": bpy.app.version_string,
+        "ticks": len(ticks),
+        "max_tick_ms": worst[0] * 1000,
+        "max_tick_phase": worst[1],
+        "p99_tick_ms": sorted(d for d, _ in ticks)[int(0.99 * (len(ticks) - 1))] * 1000,
+        "median_tick_ms": sorted(d for d, _ in ticks)[len(ticks) // 2] * 1000,
+        "max_import_tick_ms": max(import_ticks) * 1000 if import_ticks else None,
+        "job_s": job_s,
+        "check_s": check_s,
+        "baseline_s": base_s,
+        "strip": state.strip_name,
+    }
+
+
+# --- the parent -----------------------------------------------------------------------------------
+def run(quick: bool = False) -> list[Table]:
+    why = sandbox_available() or client_available()
+    if why:
+        raise Skip(why)
+    pythons = _bpy_pythons()
+    if not pythons:
+        raise Skip(
+            "no bpy venv (.venv-bpy45 / .venv-bpy52); build one with make .venv-bpy45/.stamp"
+        )
+    if not (ROOT / "blender_addon" / "jobs.py").exists():
+        raise Skip("blender_addon/jobs.py (the add-on's tick) is not there yet")
+    if quick:
+        pythons = pythons[:1]
+    from runway_act_two.sandbox import Sandbox, SandboxConfig
+
+    from benchmarks import _media
+
+    work = Path(tempfile.mkdtemp(prefix="act_two_bench_blender_"))
+    png = _media.png_1080p()
+    ref = _media.reference_video(bit_rate=900_000)
+    tick = 0.5
+    cfg = SandboxConfig(
+        tick_seconds=tick,
+        task_seconds=4.0,
+        max_concurrent_generations=None,
+        data_dir=str(work / "sandbox"),
+    )
+    t = Table(
+        TITLE,
+        [
+            "Blender",
+            "ticks",
+            "median tick",
+            "p99 tick",
+            "longest tick",
+            "main thread blocked by baseline",
+            "target",
+            "verdict",
+        ],
+    )
+    with Sandbox(cfg) as sb:
+        for py in pythons:
+            case = {
+                "key": sb.api_key,
+                "base_url": sb.base_url,
+                "character": str(png),
+                "reference": str(ref),
+                "work": str(work),
+                "tick": tick,
+                "timeout": 300,
+            }
+            env = dict(os.environ)
+            env.pop("PYTHONPATH", None)
+            proc = subprocess.run(
+                [str(py), "-m", "benchmarks.blender_stall", "--child", json.dumps(case)],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+            if proc.returncode != 0 or not lines:
+                tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-4:])
+                t.add(
+                    py.parent.parent.name,
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    f"<={TARGET_MS:g} ms",
+                    f"ERROR: {tail[:300]}",
+                )
+                continue
+            r = json.loads(lines[-1])
+            t.add(
+                f"bpy {r['bpy']}",
+                r["ticks"],
+                f"{r['median_tick_ms']:.2f} ms",
+                f"{r['p99_tick_ms']:.2f} ms",
+                f"{r['max_tick_ms']:.2f} ms ({r['max_tick_phase']})",
+                f"{r['baseline_s'] * 1000:.0f} ms",
+                f"<={TARGET_MS:g} ms",
+                verdict(r["max_tick_ms"] <= TARGET_MS),
+            )
+            t.note(
+                f"bpy {r['bpy']}: job {r['job_s']:.1f} s end to end incl. placing strip "
+                f"'{r['strip']}' (longest tick while downloading/placing: "
+                f"{(r['max_import_tick_ms'] or 0):.2f} ms); the Generate press runs the local "
+                f"checks on the main thread before the job starts: {r['check_s'] * 1000:.0f} ms "
+                "(not part of the target: no job is running yet)."
+            )
+    t.note(
+        f"Sandbox in another process, tick {tick:g} s, task 4 s; inputs: 1080p PNG + 30 s 720p "
+        "reference (data URIs, ~5 MB each); tick() pumped at the add-on's own interval."
+    )
+    return [t]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        print(json.dumps(child(json.loads(argv[1]))), flush=True)
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one Blender version only")
+    args = ap.parse_args(argv)
+    try:
+        tables = run(args.quick)
+    except Skip as exc:
+        print(f"### {TITLE}\n\nSKIPPED: {exc}\n")
+        return 0
+    for table in tables:
+        print(table.render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Benchmark 3: download throughput of a 100 MB output, ours vs ``curl`` on loopback.
+
+Outputs must be saved as soon as a task succeeds (their URLs expire), streamed to disk, checked
+and moved into place atomically; none of that should make the transfer slower than a plain
+``curl -o``. Both fetch the same file from the same sandbox output server, one after another,
+best of N each. The sandbox renders short previews, so after the task SUCCEEDS this benchmark
+swaps its output file for a valid 100 MB MP4 (a real clip plus a trailing ``free`` box): the
+sandbox serves outputs from that path, so both clients download the same 100 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._common import (
+    Skip,
+    Table,
+    client_available,
+    fmt_ratio,
+    sandbox_available,
+    verdict,
+)
+
+TITLE = "3. Download: 100 MB output from the sandbox (loopback)"
+MIB = 2**20
+
+
+def _mbps(nbytes: int, seconds: float) -> str:
+    return f"{nbytes / MIB / seconds:.0f} MB/s"
+
+
+def run(quick: bool = False, size_mb: int = 100) -> list[Table]:
+    why = (
+        sandbox_available()
+        or client_available()
+        or (None if shutil.which("curl") else "curl is not installed")
+    )
+    if why:
+        raise Skip(why)
+    import requests
+    from runway_act_two import api_surface as api
+    from runway_act_two.sandbox import Sandbox, SandboxConfig
+
+    from benchmarks import _glue, _media
+
+    n = 3 if quick else 5
+    work = Path(tempfile.mkdtemp(prefix="act_two_bench_dl_"))
+    media = _glue.SmallMedia.make(work / "media")
+    big = _media.padded_mp4(size_mb * MIB)
+    size = big.stat().st_size
+    cfg = SandboxConfig(
+        tick_seconds=0.05,
+        task_seconds=0.1,
+        max_concurrent_generations=None,
+        data_dir=str(work / "sandbox"),
+    )
+    with Sandbox(cfg) as sb:
+        client = _glue.our_client(sb, work / "data")
+        try:
+            task_id = client.submit(media.request()).task_id
+            deadline = time.monotonic() + 120
+            while (sb.task_info(task_id) or {}).get("status") != "SUCCEEDED":
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox task did not succeed")
+                time.sleep(0.05)
+            out_path = Path(sb.task_info(task_id)["outputPath"])  # type: ignore[index]
+            tmp = out_path.with_suffix(".swap")
+            shutil.copyfile(big, tmp)
+            os.replace(tmp, out_path)
+
+            headers = {"Authorization": f"Bearer {sb.api_key}", api.VERSION_HEADER: api.API_VERSION}
+
+            def fresh_url() -> str:
+                r = requests.get(
+                    sb.base_url + api.PATH_TASK.format(id=task_id), headers=headers, timeout=30
+                )
+                url: str = r.json()["output"][0]
+                return url
+
+            curl_times, ours_times = [], []
+            for i in range(n):
+                # alternate, so page cache and CPU frequency favour neither
+                dest = work / f"curl_{i}.mp4"
+                url = fresh_url()
+                t0 = time.perf_counter()
+                subprocess.run(["curl", "-sS", "-f", "-o", str(dest), url], check=True)
+                curl_times.append(time.perf_counter() - t0)
+                assert dest.stat().st_size == size
+                dest.unlink()
+
+                dest = work / f"ours_{i}.mp4"
+                t0 = time.perf_counter()
+                got = Path(client.download(task_id, dest))
+                ours_times.append(time.perf_counter() - t0)
+                assert got.stat().st_size == size, (got, got.stat().st_size)
+                got.unlink()
+                for side in got.parent.glob(got.name + "*"):
+                    side.unlink()
+        finally:
+            client.close()
+    curl_best, ours_best = min(curl_times), min(ours_times)
+    ratio = curl_best / ours_best  # throughput ratio ours/curl
+    t = Table(
+        TITLE, ["client", "best time", "throughput", "median time", "vs curl", "target", "verdict"]
+    )
+    t.add(
+        "curl -o (baseline)",
+        f"{curl_best:.3f} s",
+        _mbps(size, curl_best),
+        f"{sorted(curl_times)[len(curl_times) // 2]:.3f} s",
+        "1.00x",
+        "",
+        "",
+    )
+    t.add(
+        "ours: client.download()",
+        f"{ours_best:.3f} s",
+        _mbps(size, ours_best),
+        f"{sorted(ours_times)[len(ours_times) // 2]:.3f} s",
+        f"{ratio:.2f}x",
+        ">=0.90x",
+        verdict(ratio >= 0.9),
+    )
+    t.note(
+        f"{size / MIB:.0f} MB file, best of {n} alternating runs. Ours includes GET task "
+        "(fresh URL), streamed write to a temp file, the video check, fsync/rename and the "
+        "JSON sidecar; curl's figure includes starting the curl process."
+    )
+    t.note(
+        f"Median ratio: {fmt_ratio(sorted(curl_times)[n // 2], sorted(ours_times)[n // 2])} "
+        "(ours throughput / curl's)."
+    )
+    return [t]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="3 runs instead of 5")
+    ap.add_argument("--size-mb", type=int, default=100)
+    args = ap.parse_args(argv)
+    try:
+        tables = run(args.quick, args.size_mb)
+    except Skip as exc:
+        print(f"### {TITLE}\n\nSKIPPED: {exc}\n")
+        return 0
+    for t in tables:
+        print(t.render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,326 @@
+"""The local SQLite journal: no paid result is ever lost, none is paid for twice by accident.
+
+A row is written BEFORE the create POST (state ``submitting``) and updated right after it (task id,
+estimated cost), so a crash at any point leaves a trace: ``resume`` finishes every job that has a
+task id and no result yet, and an attempt whose answer never arrived stays visible as
+``ambiguous`` (it may have been billed). Blender, ComfyUI and the CLI may run at once, so the
+database uses WAL mode and a busy timeout, each operation opens its own short connection, and a
+job being worked on is *claimed* by its process (a dead owner's claim is void) so two processes
+never download the same result into the same file.
+
+The journal holds descriptions of the inputs (paths, URLs), options and costs; never the API key
+and never media payloads (data URIs are reduced to their length).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import redact
+
+JOURNAL_FILE = "journal.sqlite3"
+BUSY_TIMEOUT_MS = 15_000
+
+# Job states.
+SUBMITTING = "submitting"  # row written, create POST not answered yet
+SUBMITTED = "submitted"  # task exists on Runway; waiting/downloading
+AMBIGUOUS = "ambiguous"  # the create may or may not have created a task
+REJECTED = "rejected"  # the create was answered with an error: nothing was created
+SUCCEEDED = "succeeded"  # result on disk
+FAILED = "failed"
+CANCELLED = "cancelled"
+UNFINISHED_STATES = (SUBMITTED,)
+FINAL_STATES = (SUCCEEDED, FAILED, CANCELLED, REJECTED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    host TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    fingerprint TEXT,
+    base_url TEXT,
+    character TEXT,
+    reference TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    seed INTEGER,
+    estimated_credits REAL,
+    task_id TEXT,
+    status TEXT,
+    cost_credits REAL,
+    output_path TEXT,
+    sidecar_path TEXT,
+    error TEXT,
+    submitted_at REAL,
+    finished_at REAL,
+    owner_pid INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_task ON jobs(task_id);
+CREATE INDEX IF NOT EXISTS jobs_fp ON jobs(fingerprint);
+"""
+
+_COLUMNS = (
+    "job_id",
+    "created_at",
+    "updated_at",
+    "host",
+    "state",
+    "fingerprint",
+    "base_url",
+    "character",
+    "reference",
+    "options",
+    "seed",
+    "estimated_credits",
+    "task_id",
+    "status",
+    "cost_credits",
+    "output_path",
+    "sidecar_path",
+    "error",
+    "submitted_at",
+    "finished_at",
+    "owner_pid",
+)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One journal row."""
+
+    job_id: str
+    created_at: float
+    updated_at: float
+    host: str
+    state: str
+    fingerprint: str | None
+    base_url: str | None
+    character: str | None
+    reference: str | None
+    options: dict[str, Any]
+    seed: int | None
+    estimated_credits: float | None
+    task_id: str | None
+    status: str | None
+    cost_credits: float | None
+    output_path: str | None
+    sidecar_path: str | None
+    error: str | None
+    submitted_at: float | None
+    finished_at: float | None
+    owner_pid: int | None
+
+    @property
+    def unfinished(self) -> bool:
+        return self.state in UNFINISHED_STATES and self.task_id is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {c: getattr(self, c) for c in _COLUMNS}
+
+
+def describe_source(text: str | None) -> str | None:
+    """What the journal may say about an input: never a media payload."""
+    if text is None:
+        return None
+    if text.startswith("data:"):
+        return f"data URI ({len(text)} characters)"
+    return text if len(text) <= 2048 else text[:2045] + "..."
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class Journal:
+    """Thin, process-safe access to the jobs table."""
+
+    def __init__(self, path: Path, *, secret: str | None = None) -> None:
+        self.path = Path(path)
+        self._secret = secret
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @classmethod
+    def in_dir(cls, directory: Path, *, secret: str | None = None) -> Journal:
+        return cls(Path(directory) / JOURNAL_FILE, secret=secret)
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            yield db
+        finally:
+            db.close()
+
+    def _clean(self, text: str | None) -> str | None:
+        return None if text is None else redact(text, self._secret)
+
+    # -- writes --------------------------------------------------------------------------------
+    def start(
+        self,
+        *,
+        fingerprint: str | None,
+        options: dict[str, Any],
+        seed: int | None,
+        character: str | None,
+        reference: str | None,
+        estimated_credits: float | None,
+        output_path: str | None,
+        base_url: str | None,
+        host: str,
+    ) -> str:
+        """The row written before the create POST; returns the new job id."""
+        job_id = uuid.uuid4().hex[:16]
+        now = time.time()
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO jobs (job_id, created_at, updated_at, host, state, fingerprint, "
+                "base_url, character, reference, options, seed, estimated_credits, output_path, "
+                "owner_pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    job_id,
+                    now,
+                    now,
+                    host,
+                    SUBMITTING,
+                    fingerprint,
+                    base_url,
+                    self._clean(describe_source(character)),
+                    self._clean(describe_source(reference)),
+                    json.dumps(options, sort_keys=True),
+                    seed,
+                    estimated_credits,
+                    output_path,
+                    os.getpid(),
+                ),
+            )
+        return job_id
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        if not fields:
+            return
+        unknown = set(fields) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown journal columns: {sorted(unknown)}")
+        if "error" in fields:
+            fields["error"] = self._clean(fields["error"])
+        if "options" in fields and not isinstance(fields["options"], str):
+            fields["options"] = json.dumps(fields["options"], sort_keys=True)
+        fields["updated_at"] = time.time()
+        cols = ", ".join(f"{k}=?" for k in fields)
+        with self._connect() as db:
+            db.execute(f"UPDATE jobs SET {cols} WHERE job_id=?", (*fields.values(), job_id))
+
+    def submitted(self, job_id: str, task_id: str, estimated_credits: float | None) -> None:
+        self.update(
+            job_id,
+            state=SUBMITTED,
+            task_id=task_id,
+            status="PENDING",
+            estimated_credits=estimated_credits,
+            submitted_at=time.time(),
+        )
+
+    def claim(self, job_id: str) -> bool:
+        """Take ownership for this process unless another live process holds it."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT owner_pid FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+                if row is None:
+                    db.execute("ROLLBACK")
+                    return False
+                owner = row[0]
+                if owner not in (None, os.getpid()) and _pid_alive(owner):
+                    db.execute("ROLLBACK")
+                    return False
+                db.execute(
+                    "UPDATE jobs SET owner_pid=?, updated_at=? WHERE job_id=?",
+                    (os.getpid(), time.time(), job_id),
+                )
+                db.execute("COMMIT")
+                return True
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def release(self, job_id: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE jobs SET owner_pid=NULL WHERE job_id=? AND owner_pid=?",
+                (job_id, os.getpid()),
+            )
+
+    # -- reads ---------------------------------------------------------------------------------
+    def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[JobRecord]:
+        with self._connect() as db:
+            cur = db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM jobs {where} ORDER BY created_at", args
+            )
+            return [_record(row) for row in cur.fetchall()]
+
+    def get(self, job_id: str) -> JobRecord | None:
+        rows = self._rows("WHERE job_id=?", (job_id,))
+        return rows[0] if rows else None
+
+    def by_task(self, task_id: str) -> JobRecord | None:
+        rows = self._rows("WHERE task_id=?", (task_id,))
+        return rows[-1] if rows else None
+
+    def all(self) -> list[JobRecord]:
+        return self._rows()
+
+    def unfinished(self) -> list[JobRecord]:
+        """Jobs with a task on Runway and no result on disk yet."""
+        marks = ",".join("?" * len(UNFINISHED_STATES))
+        return self._rows(f"WHERE state IN ({marks}) AND task_id IS NOT NULL", UNFINISHED_STATES)
+
+    def find_reusable(self, fingerprint: str) -> JobRecord | None:
+        """A succeeded job for the same request with an explicit seed whose file still exists."""
+        for rec in reversed(
+            self._rows(
+                "WHERE fingerprint=? AND state=? AND seed IS NOT NULL", (fingerprint, SUCCEEDED)
+            )
+        ):
+            if rec.output_path and Path(rec.output_path).is_file():
+                return rec
+        return None
+
+
+def _record(row: tuple[Any, ...]) -> JobRecord:
+    data = dict(zip(_COLUMNS, row, strict=True))
+    try:
+        opts = json.loads(data["options"] or "{}")
+    except ValueError:
+        opts = {}
+    data["options"] = opts if isinstance(opts, dict) else {}
+    return JobRecord(**data)

@@ -1,0 +1,89 @@
+"""Submit exactly once: retries only when provably safe; ambiguity is distinct and journaled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from core_helpers import count
+from media_factory import make_face_image, make_mp4
+from runway_act_two import ActTwoClient, ActTwoRequest, MediaSource
+from runway_act_two.errors import SubmitAmbiguousError
+
+
+@pytest.fixture
+def req(tmp_path: Path) -> ActTwoRequest:
+    return ActTwoRequest(
+        character=MediaSource.from_path(make_face_image(tmp_path / "f.png", 96, 96)),
+        reference=MediaSource.from_path(make_mp4(tmp_path / "r.mp4", 3.2)),
+    )
+
+
+def test_dropped_response_after_create_creates_exactly_one_task(
+    client: ActTwoClient, sandbox: Any, req: ActTwoRequest, tmp_path: Path
+) -> None:
+    sandbox.faults.add(endpoint="create", action="drop_after")
+    with pytest.raises(SubmitAmbiguousError) as info:
+        client.generate(req, tmp_path / "a.mp4")
+    err = info.value
+    assert err.exit_code == 5 and err.job_id
+    assert "may or may not have created" in str(err) and "NOT retried" in str(err)
+    assert count(sandbox, "create", 1) == 1
+    assert len(sandbox.tasks()) == 1  # the task exists: it was not created twice
+    rec = client.journal.get(err.job_id)
+    assert rec is not None and rec.state == "ambiguous" and rec.task_id is None
+    assert client.unfinished_jobs() == []  # nothing to resume without a task id
+    with pytest.raises(SubmitAmbiguousError):
+        client.resume(err.job_id)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"action": "status", "status": 500, "when": "after"},
+        {"action": "status", "status": 500},
+        {"action": "delay", "delay": 2.0},
+    ],
+)
+def test_other_ambiguous_outcomes(
+    client: ActTwoClient,
+    sandbox: Any,
+    req: ActTwoRequest,
+    tmp_path: Path,
+    fault: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import runway_act_two.transport as transport_mod
+
+    monkeypatch.setattr(transport_mod, "CREATE_READ_TIMEOUT", 0.5)
+    sandbox.faults.add(endpoint="create", **fault)
+    with pytest.raises(SubmitAmbiguousError):
+        client.generate(req, tmp_path / "b.mp4")
+    assert count(sandbox, "create", 1) == 1
+    (rec,) = client.jobs()
+    assert rec.state == "ambiguous"
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_safe_statuses_are_retried_and_one_task_results(
+    client: ActTwoClient, sandbox: Any, req: ActTwoRequest, tmp_path: Path, status: int
+) -> None:
+    sandbox.faults.add(endpoint="create", status=status, count=2, retry_after_ms=10)
+    result = client.generate(req, tmp_path / f"{status}.mp4")
+    assert result.output_path.is_file()
+    assert count(sandbox, "create", 3) == 3
+    assert len(sandbox.tasks()) == 1
+
+
+def test_journal_row_exists_before_the_post(
+    client: ActTwoClient, sandbox: Any, req: ActTwoRequest, tmp_path: Path
+) -> None:
+    seen: list[Any] = []
+
+    def on_event(ev: Any) -> None:
+        if ev.kind == "submitted":
+            seen.extend(client.jobs())
+
+    client.generate(req, tmp_path / "j.mp4", on_event=on_event)
+    assert len(seen) == 1 and seen[0].task_id is not None

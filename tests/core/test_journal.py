@@ -1,0 +1,142 @@
+"""The SQLite journal: rows before/after the POST, resume bookkeeping, several processes at once."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from runway_act_two.journal import (
+    AMBIGUOUS,
+    SUBMITTED,
+    SUBMITTING,
+    SUCCEEDED,
+    Journal,
+    describe_source,
+)
+
+SECRET = "key_" + "f" * 128
+
+
+def _start(j: Journal, **kw: object) -> str:
+    args: dict[str, object] = dict(
+        fingerprint="fp1",
+        options={"seed": 7},
+        seed=7,
+        character="/tmp/c.png",
+        reference="/tmp/r.mp4",
+        estimated_credits=25,
+        output_path="/tmp/out.mp4",
+        base_url="http://127.0.0.1:1",
+        host="cli",
+    )
+    args.update(kw)
+    return j.start(**args)  # type: ignore[arg-type]
+
+
+def test_lifecycle_and_unfinished(tmp_path: Path) -> None:
+    j = Journal.in_dir(tmp_path)
+    job = _start(j)
+    rec = j.get(job)
+    assert rec is not None and rec.state == SUBMITTING and rec.task_id is None
+    assert rec.owner_pid == os.getpid() and rec.options == {"seed": 7}
+    assert j.unfinished() == []  # no task id yet: nothing to resume
+    j.submitted(job, "tid-1", 30)
+    rec = j.get(job)
+    assert rec is not None and rec.state == SUBMITTED and rec.estimated_credits == 30
+    assert [r.job_id for r in j.unfinished()] == [job] and rec.unfinished
+    assert j.by_task("tid-1") == rec
+    j.update(job, state=SUCCEEDED, cost_credits=25, output_path=str(tmp_path / "o.mp4"))
+    assert j.unfinished() == []
+    assert j.get(job).to_json()["cost_credits"] == 25  # type: ignore[union-attr]
+
+
+def test_wal_mode_and_file_location(tmp_path: Path) -> None:
+    j = Journal.in_dir(tmp_path / "deep" / "dir")
+    assert j.path == tmp_path / "deep" / "dir" / "journal.sqlite3" and j.path.exists()
+    db = sqlite3.connect(j.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+
+
+def test_find_reusable_requires_seed_success_and_existing_file(tmp_path: Path) -> None:
+    j = Journal.in_dir(tmp_path)
+    out = tmp_path / "out.mp4"
+    a = _start(j, output_path=str(out))
+    j.submitted(a, "t-a", 25)
+    assert j.find_reusable("fp1") is None  # not finished
+    j.update(a, state=SUCCEEDED)
+    assert j.find_reusable("fp1") is None  # file missing
+    out.write_bytes(b"video")
+    assert j.find_reusable("fp1") is not None
+    assert j.find_reusable("other") is None
+    b = _start(j, fingerprint="fp2", seed=None, options={}, output_path=str(out))
+    j.update(b, state=SUCCEEDED, task_id="t-b")
+    assert j.find_reusable("fp2") is None  # random seed: a new run is a new result
+
+
+def test_never_stores_key_or_payloads(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j.sqlite3", secret=SECRET)
+    payload = "data:image/png;base64," + "QUJD" * 5000
+    job = _start(j, character=payload, reference=f"https://x.example.com/r.mp4?k={SECRET}")
+    j.update(job, state=AMBIGUOUS, error=f"server said Bearer {SECRET} and {SECRET}")
+    rec = j.get(job)
+    assert rec is not None and rec.character == f"data URI ({len(payload)} characters)"
+    blob = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert SECRET.encode() not in blob and b"QUJDQUJD" not in blob
+    assert describe_source(None) is None
+
+
+def _worker(path: str, n: int) -> None:
+    j = Journal(Path(path))
+    for i in range(n):
+        job = _start(j, fingerprint=f"{os.getpid()}-{i}")
+        j.submitted(job, f"{os.getpid()}-{i}", 5)
+
+
+def test_several_processes_write_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    Journal(path)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker, args=(str(path), 25)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    rows = Journal(path).all()
+    assert len(rows) == 100 and all(r.state == SUBMITTED for r in rows)
+
+
+def test_claim_respects_a_live_owner_and_voids_a_dead_one(tmp_path: Path) -> None:
+    j = Journal.in_dir(tmp_path)
+    job = _start(j)
+    j.submitted(job, "t1", 5)
+    assert j.claim(job)  # ours already
+    # Another live process owns it.
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        j.update(job, owner_pid=holder.pid)
+        assert not j.claim(job)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert j.claim(job)  # the owner is dead: its claim is void
+    j.release(job)
+    assert j.get(job).owner_pid is None  # type: ignore[union-attr]
+    assert not j.claim("nope")
+
+
+def test_rows_survive_a_corrupt_options_column(tmp_path: Path) -> None:
+    j = Journal.in_dir(tmp_path)
+    job = _start(j)
+    db = sqlite3.connect(j.path)
+    db.execute("UPDATE jobs SET options='[' WHERE job_id=?", (job,))
+    db.commit()
+    db.close()
+    assert j.get(job).options == {}  # type: ignore[union-attr]
+    assert json.dumps(j.get(job).to_json())  # type: ignore[union-attr]
