@@ -116,6 +116,20 @@ def _op_node(case: dict[str, Any]) -> dict[str, Any]:
     video_cls, real = _counting_video_class()
     from comfyui_nodes import run
 
+    # Time spent inside the core's generate() (the same call the bare path makes), so the node
+    # layer's own cost is measured directly rather than as a difference of two noisy job times.
+    core_seconds: list[float] = []
+    base_client = run.act_two.ActTwoClient
+
+    class TimedClient(base_client):  # type: ignore[misc, valid-type]
+        def generate(self, *a: Any, **kw: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return super().generate(*a, **kw)
+            finally:
+                core_seconds.append(time.perf_counter() - t)
+
+    run.act_two.ActTwoClient = TimedClient
     image = _image_tensor(case["character"])
     video = video_cls(case["reference"])
     out = Path(case["out"])
@@ -128,8 +142,11 @@ def _op_node(case: dict[str, Any]) -> dict[str, Any]:
     asyncio.run(
         run.run_job(run.generate_job(inputs, paths, case["key"]), is_interrupted=lambda: False)
     )
+    job_s = time.perf_counter() - t0
+    run.act_two.ActTwoClient = base_client
     return {
-        "job_s": time.perf_counter() - t0,
+        "job_s": job_s,
+        "core_s": sum(core_seconds),
         "convert_s": convert_s,
         "calls": dict(video_cls.calls),
         "real_comfyui": real,
@@ -211,6 +228,7 @@ def run(quick: bool = False) -> list[Table]:
     bare_s = statistics.median(r["job_s"] for r in res["bare"])
     node_s = statistics.median(r["job_s"] for r in res["node"])
     convert_s = statistics.median(r["convert_s"] for r in res["node"])
+    layer_s = statistics.median(r["job_s"] - r["core_s"] for r in res["node"])
     bare_mem = max(r["peak_rss"] for r in res["bare"]) - base_bare["peak_rss"]
     node_mem = max(r["peak_rss"] for r in res["node"]) - base_node["peak_rss"]
     calls = res["node"][-1]["calls"]
@@ -239,20 +257,28 @@ def run(quick: bool = False) -> list[Table]:
         "",
     )
     t.add(
-        "overhead (node - bare)",
-        f"{overhead:+.2f} s",
+        "node layer's own time (node job - time inside core generate())",
+        f"{layer_s:.3f} s",
         fmt_mb(node_mem - bare_mem),
         "-",
         f"<={TARGET_S:g} s, no full decode",
-        verdict(overhead <= TARGET_S and decodes == 0 and reencodes == 0),
+        verdict(layer_s <= TARGET_S and decodes == 0 and reencodes == 0),
     )
     t.add(
-        "node layer's own conversion (build_request)",
+        "  of which IMAGE -> PNG and VIDEO -> file (build_request)",
         f"{convert_s:.3f} s",
         "-",
         "-",
-        f"<={TARGET_S:g} s",
-        verdict(convert_s <= TARGET_S),
+        "",
+        "",
+    )
+    t.add(
+        "difference of the two median job times (noisy)",
+        f"{overhead:+.2f} s",
+        "-",
+        "-",
+        "",
+        "",
     )
     t.note(
         f"VIDEO class: {'ComfyUI 0.3.64 real VideoFromFile' if real else 'stand-in'} "

@@ -30,6 +30,7 @@ def _on_save_pre(*args: Any) -> None:
 @persistent  # type: ignore[misc]
 def _on_load_post(*_args: Any) -> None:
     """After opening a file (or starting Blender), offer unfinished jobs from the journal."""
+    jobs.file_loaded()
     with contextlib.suppress(Exception):
         jobs.refresh_journal(*prefs.connection())
 

@@ -68,6 +68,7 @@ class JobState:
     notice: str = ""
     strip_name: str = ""
     result_path: Path | None = None
+    detached: bool = False  # another .blend was opened since the job started
     token: Any = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -351,16 +352,19 @@ def _finish(state: JobState, outcome: str, error: str = "") -> None:
 
 
 def _final_location(path: Path) -> Path:
-    """A result downloaded before the file was saved moves beside the .blend at import time."""
+    """A result waiting in the unsaved folder moves beside the .blend once there is one.
+
+    Only from the unsaved folder: a file elsewhere (another project's ``act_two/``, a result
+    imported from the journal) may be used by another .blend, so it is referenced, never moved.
+    """
     if not bpy.data.filepath:
         return path
-    dest = results_dir()
     try:
-        if path.parent.resolve() == dest.resolve():
+        if path.parent.resolve() != unsaved_dir().resolve():
             return path
     except OSError:
         return path
-    moved = vse.move_with_sidecars(path, dest)
+    moved = vse.move_with_sidecars(path, results_dir())
     return moved.get(path, path)
 
 
@@ -368,6 +372,10 @@ def import_result(state: JobState, scene: bpy.types.Scene | None = None) -> None
     """Place ``state.result_path`` on the timeline of its scene (main thread only)."""
     path = state.result_path
     if path is None:
+        return
+    if scene is None and state.detached:
+        state.notice = "Another file was opened meanwhile; press Import to place it in this one."
+        _finish(state, "ready")
         return
     scene = scene or bpy.data.scenes.get(state.scene_name)
     if scene is None:
@@ -393,6 +401,9 @@ def import_result(state: JobState, scene: bpy.types.Scene | None = None) -> None
         _finish(state, "ready", why)
         return
     state.strip_name = placed.movie.name
+    if not bpy.app.background:  # make the placement one undo step of its own
+        with contextlib.suppress(Exception):
+            bpy.ops.ed.undo_push(message=f"Import {state.label}")
     if placed.fps_mismatch:
         state.notice = (
             f"The video is {placed.video_fps:g} fps but the scene is "
@@ -618,6 +629,12 @@ def move_unsaved_results(blend_path: str) -> None:
     for state in _jobs.values():
         if state.result_path is not None and state.result_path in moves:
             state.result_path = moves[state.result_path]
+
+
+def file_loaded() -> None:
+    """Another .blend was opened: running jobs must not drop their strips into it unasked."""
+    for state in _jobs.values():
+        state.detached = True
 
 
 def reset() -> None:

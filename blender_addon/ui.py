@@ -147,7 +147,24 @@ def _fmt_seconds(s: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def _draw_fps_offer(layout: Any, context: Any) -> None:
+    """Offer to match the scene to the results' frame rate whenever they differ."""
+    scene = vse.vse_scene(context)
+    movies = [s for s in vse.job_strips(scene) if s.type == "MOVIE"]
+    if not movies or not vse.fps_differs(float(movies[0].fps), vse.scene_fps(scene)):
+        return
+    box = layout.box()
+    wrong = vse.mismatched_movies(scene)
+    box.label(
+        text=f"Scene {vse.scene_fps(scene):g} fps, results {float(movies[0].fps):g} fps"
+        + (" (playing too fast/slow)" if wrong else " (stretched to real time)"),
+        icon="ERROR" if wrong else "INFO",
+    )
+    box.operator("act_two.match_fps", icon="TIME")
+
+
 def draw_jobs(layout: Any, context: Any) -> None:
+    _draw_fps_offer(layout, context)
     states = jobs.jobs()
     if not states:
         layout.label(text="No jobs yet")
@@ -171,8 +188,6 @@ def draw_jobs(layout: Any, context: Any) -> None:
             _lines(box, state.error, "ERROR")
         if state.notice:
             _lines(box, state.notice, "INFO")
-            if "Match Frame Rate" in state.notice:
-                box.operator("act_two.match_fps", icon="TIME")
         if state.outcome == "ready" and state.result_path is not None:
             op = box.operator("act_two.import_result", icon="IMPORT")
             op.job_key = state.key

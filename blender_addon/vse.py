@@ -8,9 +8,10 @@ small functions here, so the rest of the add-on reads the same on every version.
 Timing: Runway returns 24 fps video. A movie strip is sized in *movie* frames, a sound strip in
 *scene* time, so in a 30 fps scene the picture would run 25% fast against its own sound. We either
 set the scene's frame rate to the video's (the artist's choice, or the "Match Frame Rate"
-button) or stretch the movie strip with retiming keys so it plays in real time. Retiming from
-Python crashes Blender 4.x (``retiming_keys.add`` segfaults in 4.5), so there we leave the strip
-as is, flag it, and the panel offers the button.
+button) or stretch the picture so it plays in real time: with retiming keys on Blender 5.x, and
+on 4.x (where ``retiming_keys.add`` from Python segfaults, seen on 4.5) with a Speed effect in
+Stretch mode over the movie strip, whose right handle is extended past its content. Both were
+checked frame by frame by rendering the sequencer (tests/blender/test_capture_vse.py).
 """
 
 from __future__ import annotations
@@ -108,8 +109,9 @@ def probe_movie(path: Path) -> tuple[float, int]:
 class Placement:
     movie: Any
     sound: Any | None
-    fps_mismatch: bool  # the strip plays at the scene rate, not in real time (4.x, not matched)
+    fps_mismatch: bool  # the strip plays at the scene rate, not in real time (not fixable here)
     video_fps: float
+    speed: Any | None = None  # the 4.x Speed effect that stretches the movie to real time
 
 
 def _stored_path(path: Path) -> str:
@@ -163,17 +165,22 @@ def place_result(
         coll.remove(movie)
         raise PlacementError(f"Blender could not load the result video {path.name}.")
     fps_mismatch = False
+    speed = None
     if mismatch:
         if retime_supported():
             keys = movie.retiming_keys
             keys.add(timeline_frame=b)
             keys[len(keys) - 1].timeline_frame = frame_start + timeline_len
         else:
-            fps_mismatch = True
+            try:
+                speed = _stretch_with_speed_effect(se, movie, frame_start + timeline_len)
+            except (RuntimeError, TypeError, ValueError):
+                fps_mismatch = True  # the panel then offers "Match Frame Rate"
     a, b = span(movie)
     movie.filepath = _stored_path(path)
-    sound = _add_sound(se, path, f"{name} audio", a, b, ch + 1)
-    for strip in (movie, sound):
+    top = speed.channel if speed is not None else ch
+    sound = _add_sound(se, path, f"{name} audio", a, b, top + 1)
+    for strip in (movie, sound, speed):
         if strip is not None:
             strip[JOB_PROP] = job_id
             if task_id:
@@ -182,7 +189,26 @@ def place_result(
         s.select = False
     movie.select = True
     se.active_strip = movie
-    return Placement(movie=movie, sound=sound, fps_mismatch=fps_mismatch, video_fps=fps)
+    return Placement(
+        movie=movie, sound=sound, fps_mismatch=fps_mismatch, video_fps=fps, speed=speed
+    )
+
+
+def _stretch_with_speed_effect(se: Any, movie: Any, end: int) -> Any:
+    """Blender 4.x: hold the movie strip to ``end`` and let a Speed effect (Stretch) spread the
+    movie's frames over that length, so it plays in real time at the scene's frame rate."""
+    coll = strips_of(se)
+    start = span(movie)[0]
+    movie.frame_final_end = end
+    params = coll.bl_rna.functions["new_effect"].parameters
+    source = {"input1": movie} if "input1" in params else {"seq1": movie}  # 4.2 says seq1
+    length = {"length": end - start} if "length" in params else {"frame_end": end}
+    ch = free_channel(se, start, end, movie.channel + 1)
+    speed = coll.new_effect(
+        name=f"{movie.name} speed", type="SPEED", channel=ch, frame_start=start, **source, **length
+    )
+    speed.speed_control = "STRETCH"
+    return speed
 
 
 def job_strips(scene: bpy.types.Scene, job_id: str | None = None) -> list[Any]:
@@ -193,16 +219,21 @@ def job_strips(scene: bpy.types.Scene, job_id: str | None = None) -> list[Any]:
     found = [
         s for s in all_strips(se) if JOB_PROP in s and (job_id is None or s[JOB_PROP] == job_id)
     ]
-    return sorted(found, key=lambda s: s.type != "MOVIE")
+    order = {"MOVIE": 0, "SOUND": 1}
+    return sorted(found, key=lambda s: order.get(s.type, 2))
 
 
 def mismatched_movies(scene: bpy.types.Scene) -> list[Any]:
     """Act-Two movie strips playing at the wrong speed here (neither matched nor retimed)."""
     out = []
-    for s in job_strips(scene):
+    strips = job_strips(scene)
+    stretched = {s[JOB_PROP] for s in strips if s.type == "SPEED"}
+    for s in strips:
         if s.type != "MOVIE" or not fps_differs(float(s.fps), scene_fps(scene)):
             continue
         if retime_supported() and len(s.retiming_keys) > 0:
+            continue
+        if s[JOB_PROP] in stretched:
             continue
         out.append(s)
     return out
@@ -218,10 +249,17 @@ def match_scene_fps(scene: bpy.types.Scene, fps: float) -> None:
     se = scene.sequence_editor
     if se is None:
         return
-    for s in job_strips(scene):
-        if s.type == "MOVIE" and len(getattr(s, "retiming_keys", ())) > 0:
-            s.retiming_keys.reset()
     coll = strips_of(se)
+    for s in [s for s in job_strips(scene) if s.type == "SPEED"]:
+        coll.remove(s)
+    for s in job_strips(scene):
+        if s.type != "MOVIE":
+            continue
+        if retime_supported():
+            if len(s.retiming_keys) > 0:
+                s.retiming_keys.reset()
+        elif s.frame_offset_end < 0:  # the 4.x hold added for the Speed effect
+            s.frame_final_end = s.frame_final_end + int(s.frame_offset_end)
     for s in [s for s in job_strips(scene) if s.type == "SOUND"]:
         path = Path(bpy.path.abspath(s.sound.filepath))
         name, channel, start = s.name, s.channel, span(s)[0]

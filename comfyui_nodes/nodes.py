@@ -12,11 +12,16 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from comfy_api.latest import ComfyExtension, io, ui
+from comfy_api.latest import ComfyExtension, ui
+
+try:  # 0.3.64 exports ``io``; newer versions also (or instead) export ``IO``
+    from comfy_api.latest import io
+except ImportError:  # pragma: no cover - depends on the ComfyUI version
+    from comfy_api.latest import IO as io
 
 from .core import act_two
 from .examples import install_example_media
-from .keys import resolve_api_key, where_to_put_the_key
+from .keys import resolve_api_key
 from .messages import ActTwoNodeError, to_node_error
 from .progress import BAR_TOTAL, ProgressView
 from .run import (
@@ -33,6 +38,7 @@ from .run import (
 api = act_two.api_surface
 
 PACK_PREFIX = "ActTwoPack_"
+_SLIDER = getattr(getattr(io, "NumberDisplay", None), "slider", None)
 CATEGORY = "video/Runway Act-Two"
 PUBLIC_FIGURE_OPTIONS = list(api.PUBLIC_FIGURE_THRESHOLDS)
 
@@ -46,9 +52,9 @@ _COST = (
     "per second of output; the output is as long as the reference video."
 )
 _VIDEO_LIMITS = (
-    "MP4, MOV or WebM; files up to 5 MB are sent inline, larger ones are uploaded (up to 200 MB)."
+    "MP4, MOV or WebM, up to 200 MB (small files are sent inline, larger ones uploaded)."
 )
-_IMAGE_LIMITS = "Sent as a PNG: inline up to 5 MB, uploaded when larger (up to 200 MB)."
+_IMAGE_LIMITS = "Sent as a PNG (small images inline, larger ones uploaded; up to 200 MB)."
 
 
 # --- ComfyUI services, feature-detected ------------------------------------------------------
@@ -128,14 +134,16 @@ def _node_id(cls: Any) -> str | None:
     return str(value) if value is not None else None
 
 
-async def _run(cls: Any, job_factory: Any, paths: PackPaths, view: ProgressView) -> Any:
+async def _run(
+    job_factory: Any, paths: PackPaths, view: ProgressView, *, interrupted_text: str
+) -> Any:
     """Run a job; map interrupts to ComfyUI's exception and core errors to readable messages."""
     try:
         return await run_job(
             job_factory, is_interrupted=_is_interrupted, on_event=view, on_tick=view.tick
         )
     except JobInterrupted:
-        view.show("Act-Two: interrupted; the Runway task was cancelled.")
+        view.show(interrupted_text)
         raise _interrupt_exception() from None
     except Exception as exc:
         if type(exc).__name__ == "InterruptProcessingException":
@@ -216,7 +224,7 @@ class RunwayActTwo(io.ComfyNode):  # type: ignore[misc]
                     min=api.EXPRESSION_INTENSITY_MIN,
                     max=api.EXPRESSION_INTENSITY_MAX,
                     step=1,
-                    display_mode=io.NumberDisplay.slider,
+                    display_mode=_SLIDER,
                     tooltip=(
                         f"{api.EXPRESSION_INTENSITY_MIN}-{api.EXPRESSION_INTENSITY_MAX}: how "
                         "strongly the character's expressions follow the performance "
@@ -342,7 +350,12 @@ class RunwayActTwo(io.ComfyNode):  # type: ignore[misc]
         )
         view = ProgressView(_bar_setter(node_id), _text_setter(node_id))
         job = generate_job(inputs, paths, resolve_api_key(paths.user_dir))
-        result = await _run(cls, job, paths, view)
+        result = await _run(
+            job,
+            paths,
+            view,
+            interrupted_text="Act-Two: interrupted; the task was cancelled on Runway.",
+        )
         view.show(_summary(result))
         return io.NodeOutput(_video_from_file(Path(result.output_path)), str(result.task_id))
 
@@ -410,7 +423,9 @@ class RunwayActTwoFetchResult(io.ComfyNode):  # type: ignore[misc]
             resolve_api_key(paths.user_dir),
             float(timeout) if timeout else None,
         )
-        path = await _run(cls, job, paths, view)
+        path = await _run(
+            job, paths, view, interrupted_text="Act-Two: stopped waiting; the task keeps running."
+        )
         view.show(f"Act-Two: fetched task {task_id}.")
         return io.NodeOutput(_video_from_file(Path(path)))
 
@@ -447,7 +462,8 @@ class RunwayActTwoCredits(io.ComfyNode):  # type: ignore[misc]
         paths = _pack_paths()
         text_setter = _text_setter(node_id)
         view = ProgressView(None, text_setter)
-        text = await _run(cls, credits_job(paths, resolve_api_key(paths.user_dir)), paths, view)
+        job = credits_job(paths, resolve_api_key(paths.user_dir))
+        text = await _run(job, paths, view, interrupted_text="Act-Two: interrupted.")
         if text_setter is not None:
             text_setter(text)
         return io.NodeOutput(text, ui=ui.PreviewText(text))
@@ -476,4 +492,4 @@ class ActTwoExtension(ComfyExtension):  # type: ignore[misc]
         return list(NODES)
 
 
-__all__ = ["NODES", "ActTwoExtension", "where_to_put_the_key"]
+__all__ = ["NODES", "ActTwoExtension", "install_examples"]

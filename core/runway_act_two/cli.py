@@ -368,7 +368,7 @@ def cmd_generate(args: argparse.Namespace, session: _Session, err: TextIO) -> in
     request = _request_from(args)
     if not _confirm(args, client, request, session.sandbox is not None, err):
         err.write("Not submitted; nothing was spent.\n")
-        return 0
+        return 2
     token = CancelToken()
     previous = _install_sigint(token, err)
     view = ProgressView(err)
@@ -384,7 +384,12 @@ def cmd_generate(args: argparse.Namespace, session: _Session, err: TextIO) -> in
         _print_json(_result_json(result))
     else:
         print(f"Saved {result.output_path}")
-        print(f"  task {result.task_id}  job {result.job_id}  cost {_credits(result.cost_credits)}")
+        cost = _credits(result.cost_credits)
+        if session.sandbox is not None:
+            cost += " (sandbox: not charged)"
+        elif result.reused:
+            cost = "nothing (an identical earlier result was reused)"
+        print(f"  task {result.task_id}  job {result.job_id}  cost {cost}")
         print(f"  details: {result.sidecar_path}")
     return 0
 
@@ -470,14 +475,16 @@ def cmd_jobs(args: argparse.Namespace, session: _Session, err: TextIO) -> int:
 
 def cmd_resume(args: argparse.Namespace, session: _Session, err: TextIO) -> int:
     client = session.client
+    elsewhere: list[JobRecord] = []
     if args.job_id:
         targets = [args.job_id]
     else:
-        targets = [
-            r.job_id
-            for r in client.unfinished_jobs()
-            if (r.base_url or "") in ("", client.settings.base_url)
-        ]
+        targets = []
+        for r in client.unfinished_jobs():
+            if (r.base_url or "") in ("", client.settings.base_url):
+                targets.append(r.job_id)
+            else:
+                elsewhere.append(r)
     results: list[dict[str, Any]] = []
     code = 0
     token = CancelToken()
@@ -503,9 +510,15 @@ def cmd_resume(args: argparse.Namespace, session: _Session, err: TextIO) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     if args.json:
-        _print_json({"ok": code == 0, "results": results})
-    elif not targets:
-        print("Nothing to resume: every journaled job is finished.")
+        out: dict[str, Any] = {"ok": code == 0, "results": results}
+        if elsewhere:
+            out["other_servers"] = [{"job_id": r.job_id, "base_url": r.base_url} for r in elsewhere]
+        _print_json(out)
+    else:
+        if not targets:
+            print("Nothing to resume here: every journaled job for this server is finished.")
+        for r in elsewhere:
+            print(f"Job {r.job_id} belongs to {r.base_url}: resume it with --base-url {r.base_url}")
     return code
 
 

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .download import DownloadProgress, write_sidecar
 from .download import download as download_file
 from .errors import (
     ActTwoError,
+    ApiError,
     ConfigurationError,
     DownloadError,
     InputValidationError,
@@ -59,7 +61,14 @@ from .journal import (
 )
 from .polling import PhaseBelief, PollConfig, PollScheduler
 from .request import ActTwoRequest
-from .task import Organization, Task, parse_created, parse_organization, parse_task
+from .task import (
+    Organization,
+    Task,
+    parse_created,
+    parse_organization,
+    parse_task,
+    safe_task_id,
+)
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -167,7 +176,18 @@ class ActTwoClient:
     @property
     def journal(self) -> Journal:
         if self._journal is None:
-            self._journal = Journal.in_dir(self.data_dir, secret=self.settings.api_key)
+            try:
+                self._journal = Journal.in_dir(self.data_dir, secret=self.settings.api_key)
+            except (OSError, sqlite3.Error) as exc:
+                raise ConfigurationError(
+                    [
+                        Problem(
+                            "data_dir",
+                            f"the job journal in {self.data_dir} cannot be opened ({exc})",
+                            "set ACT_TWO_DATA_DIR to a writable directory",
+                        )
+                    ]
+                ) from None
         return self._journal
 
     def default_output_path(self, task_id: str) -> Path:
@@ -185,6 +205,17 @@ class ActTwoClient:
             on_event(event)
         except Exception:  # a host's drawing bug must not abandon a paid task
             log.exception("progress callback failed (ignored)")
+
+    def _guarded(self, on_event: EventCallback | None) -> EventCallback | None:
+        """The host's callback, made unable to abort a job by raising."""
+        if on_event is None:
+            return None
+        callback = on_event
+
+        def guarded(event: JobEvent) -> None:
+            self._emit(callback, event)
+
+        return guarded
 
     # -- checks --------------------------------------------------------------------------------
     def check(self, request: ActTwoRequest) -> CheckedRequest:
@@ -225,7 +256,7 @@ class ActTwoClient:
                 "checked",
                 estimated_credits=checked.estimated_credits,
                 elapsed=time.monotonic() - started,
-                message=_cost_text(checked.estimated_credits),
+                message="inputs checked",
             ),
         )
         job_id = self.journal.start(
@@ -244,7 +275,11 @@ class ActTwoClient:
             if cancel is not None and cancel.cancelled:
                 raise TaskCancelledError("Cancelled before anything was sent.", task_id="")
             body = build_body(
-                checked, self.transport, on_event=on_event, job_id=job_id, cancel=cancel
+                checked,
+                self.transport,
+                on_event=self._guarded(on_event),
+                job_id=job_id,
+                cancel=cancel,
             )
             if cancel is not None and cancel.cancelled:
                 raise TaskCancelledError("Cancelled before the task was created.", task_id="")
@@ -299,7 +334,7 @@ class ActTwoClient:
     # -- wait ----------------------------------------------------------------------------------
     def get_task(self, task_id: str) -> Task:
         self._require_settings()
-        return parse_task(self.transport.call("GET", api.PATH_TASK.format(id=task_id)))
+        return parse_task(self.transport.call("GET", _task_path(task_id)))
 
     def wait(
         self,
@@ -329,7 +364,7 @@ class ActTwoClient:
         failures = 0
         last: Task | None = None
         last_event = 0.0
-        path = api.PATH_TASK.format(id=task_id)
+        path = _task_path(task_id)
         while True:
             now = time.monotonic()
             if cancel is not None and cancel.cancelled:
@@ -392,7 +427,7 @@ class ActTwoClient:
             except (NetworkError, ServerError, RateLimitError, ResponseFormatError) as exc:
                 failures += 1
                 if failures > MAX_POLL_FAILURES:
-                    raise
+                    raise _with_resume_hint(exc, task_id) from None
                 log.info("poll of %s failed (%s); retrying", task_id, type(exc).__name__)
                 retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
                 sched.after_failure(time.monotonic(), failures, retry_after)
@@ -481,7 +516,7 @@ class ActTwoClient:
             ),
         )
         try:
-            self.transport.call("DELETE", api.PATH_TASK.format(id=task_id), retries=2, timeout=15.0)
+            self.transport.call("DELETE", _task_path(task_id), retries=2, timeout=15.0)
         except TaskNotFoundError:
             pass
         finally:
@@ -499,7 +534,7 @@ class ActTwoClient:
         self._require_settings()
         rec = self.journal.by_task(task_id)
         with contextlib.suppress(TaskNotFoundError):
-            self.transport.call("DELETE", api.PATH_TASK.format(id=task_id))
+            self.transport.call("DELETE", _task_path(task_id))
         if rec is not None and rec.state != SUCCEEDED:
             self.journal.update(
                 rec.job_id, state=CANCELLED, status=api.STATUS_CANCELLED, finished_at=time.time()
@@ -794,6 +829,17 @@ class ActTwoClient:
         if rec.state == CANCELLED:
             raise TaskCancelledError(f"Job {rec.job_id} was cancelled.", task_id=rec.task_id)
         self._require_settings()
+        if rec.base_url and rec.base_url.rstrip("/") != self.settings.base_url.rstrip("/"):
+            raise ConfigurationError(
+                [
+                    Problem(
+                        "base_url",
+                        f"job {rec.job_id} was submitted to {rec.base_url}, "
+                        f"not {self.settings.base_url}",
+                        f"resume it with --base-url {rec.base_url} (or RUNWAYML_BASE_URL)",
+                    )
+                ]
+            )
         if not self.journal.claim(rec.job_id):
             raise ActTwoError(
                 f"Job {rec.job_id} is being finished by another running process "
@@ -834,6 +880,31 @@ class ActTwoClient:
         return parse_organization(self.transport.call("GET", api.PATH_ORGANIZATION))
 
 
+def _with_resume_hint(exc: ActTwoError, task_id: str) -> ActTwoError:
+    """The same error, saying that the task itself is probably fine and can be finished later."""
+    hint = f" Task {task_id} may still be running on Runway; finish it later with `act-two resume`."
+    if isinstance(exc, ApiError):
+        return type(exc)(exc.message + hint, status=exc.status)
+    return NetworkError(exc.message + hint)
+
+
+def _task_path(task_id: str) -> str:
+    """``/v1/tasks/{id}`` for a well-formed id; anything else is refused before sending."""
+    try:
+        safe_task_id(task_id)
+    except ResponseFormatError:
+        raise InputValidationError(
+            [
+                Problem(
+                    "task_id",
+                    f"{task_id[:80]!r} is not a task id",
+                    "task ids look like 17f20503-6c24-4c16-946b-35dbbce2af2f (see `act-two jobs`)",
+                )
+            ]
+        ) from None
+    return api.PATH_TASK.format(id=task_id)
+
+
 def _describe(source: Any) -> str:
     if source.url is not None:
         url: str = source.url
@@ -841,12 +912,6 @@ def _describe(source: Any) -> str:
     if source.path is not None:
         return str(source.path)
     return f"<{len(source.data or b'')} bytes: {source.filename}>"
-
-
-def _cost_text(credits: float | None) -> str:
-    if credits is None:
-        return "cost known after submit"
-    return f"about {credits:g} credits (${credits * api.USD_PER_CREDIT:.2f})"
 
 
 def _failure_message(task: Task) -> str:

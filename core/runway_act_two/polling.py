@@ -238,7 +238,7 @@ class PollScheduler:
         f = self.predicted_finish()
         if f is None:
             return None
-        return self.phase.first_tick_after(f - 0.02 * self.cadence)
+        return self.phase.first_tick_after(f - 0.3 * self.cadence)
 
     def eta(self, now: float) -> float | None:
         v = self.visible_finish()

@@ -599,13 +599,18 @@ def _check_data_uri(
             )
         )
         return None
-    declared = parsed.mime.replace("image/jpg", "image/jpeg")
+    declared = parsed.mime
     sniffed = sniff_mime(data[:SNIFF_BYTES])
-    if (
-        sniffed is not None
-        and kind_of(declared) is not None
-        and kind_of(sniffed) != kind_of(declared)
-    ):
+    if kind_of(declared) is None:
+        problems.append(
+            Problem(
+                role,
+                f"the data URI's type {declared} is not an image/ or video/ type",
+                f"use data:{sniffed or 'image/png'};base64,...",
+            )
+        )
+        return None
+    if sniffed is not None and kind_of(sniffed) != kind_of(declared):
         problems.append(
             Problem(
                 role,

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -31,42 +30,14 @@ os.environ["BLENDER_USER_RESOURCES"] = _USER_DIR
 bpy = pytest.importorskip("bpy", reason="tests/blender needs bpy: run them with .venv-bpy45/52")
 
 import addon_utils  # noqa: E402  (bpy must come first)
+from blender_helpers import (  # noqa: E402
+    EXT_MODULE,
+    ROOT,
+    TREE_MODULE,
+    build_camera_scene,
+    built_zip,
+)
 from blender_media import make_image, make_video  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "dist"
-EXT_ID = "act_two"
-EXT_MODULE = f"bl_ext.user_default.{EXT_ID}"
-TREE_MODULE = "blender_addon"
-
-
-def _newest_source_mtime() -> float:
-    newest = 0.0
-    for base in (ROOT / "blender_addon", ROOT / "core" / "runway_act_two"):
-        for p in base.rglob("*"):
-            if p.is_file() and "__pycache__" not in p.parts and "sandbox" not in p.parts:
-                newest = max(newest, p.stat().st_mtime)
-    newest = max(newest, (ROOT / "tools" / "build_blender_zip.py").stat().st_mtime)
-    return newest
-
-
-def built_zip() -> Path:
-    """dist/'s Blender zip, rebuilt when any source is newer (so tests never test a stale zip)."""
-    zips = sorted(DIST.glob("*blender*.zip"))
-    if not zips or zips[-1].stat().st_mtime < _newest_source_mtime():
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "tools" / "build_blender_zip.py"),
-                "--bpy-python",
-                sys.executable,
-            ],
-            check=True,
-            cwd=ROOT,
-        )
-        zips = sorted(DIST.glob("*blender*.zip"))
-    assert zips, "tools/build_blender_zip.py produced no zip in dist/"
-    return zips[-1]
 
 
 def _enable() -> str:
@@ -182,43 +153,6 @@ def character_image(media_dir: Path) -> Path:
     return make_image(media_dir / "character.png")
 
 
-def build_camera_scene(scene: Any = None) -> Any:
-    """Cube, sun and an active camera; Cycles on CPU at 1 sample so captures stay quick."""
-    import bmesh
-
-    scene = scene or bpy.context.scene
-    mesh = bpy.data.meshes.new("CubeMesh")
-    bm = bmesh.new()
-    bmesh.ops.create_cube(bm, size=2.0)
-    bm.to_mesh(mesh)
-    bm.free()
-    scene.collection.objects.link(bpy.data.objects.new("Cube", mesh))
-    sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", type="SUN"))
-    sun.rotation_euler = (0.6, 0.2, 0.8)
-    scene.collection.objects.link(sun)
-    cam = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
-    cam.location = (6.0, -6.0, 4.5)
-    cam.rotation_euler = (1.1, 0.0, 0.785)
-    scene.collection.objects.link(cam)
-    scene.camera = cam
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = 1
-    scene.cycles.use_denoising = False
-    return scene
-
-
 @pytest.fixture
 def camera_scene() -> Any:
     return build_camera_scene()
-
-
-def pump(addon: ModuleType, until: Callable[[], bool], timeout: float = 90.0) -> None:
-    """Drive the add-on's timer callback the way Blender's event loop would, until ``until()``."""
-    deadline = time.monotonic() + timeout
-    while not until():
-        if time.monotonic() > deadline:
-            states = [(s.label, s.phase, s.status, s.error) for s in addon.jobs.jobs()]
-            raise AssertionError(f"timed out after {timeout}s; jobs: {states}")
-        interval = addon.jobs.tick()
-        time.sleep(min(interval or 0.05, 0.05))

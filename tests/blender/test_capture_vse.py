@@ -8,8 +8,8 @@ from typing import Any
 
 import bpy
 import pytest
+from blender_helpers import build_camera_scene
 from blender_media import make_video
-from conftest import build_camera_scene
 
 HAS_AUDIO = bpy.app.version >= (4, 3, 0)  # the bpy 4.2 wheel is built without Audaspace
 
@@ -167,21 +167,22 @@ def test_place_result_in_a_30fps_scene_keeps_real_time(
         match_fps=False,
     )
     assert vse.scene_fps(scene) == 30.0  # the artist's frame rate is left alone
-    a, b = vse.span(placed.movie)
+    assert not placed.fps_mismatch
+    assert vse.span(placed.movie) == (1, 121)  # 4 s at 30 fps: stretched to real time
     if vse.retime_supported():
-        assert (a, b) == (1, 121)  # 4 s at 30 fps: retimed to real time
-        assert not placed.fps_mismatch
-        assert vse.mismatched_movies(scene) == []
-    else:
-        assert (a, b) == (1, 97)  # 4.x: 96 movie frames; flagged, the panel offers the fix
-        assert placed.fps_mismatch
-        assert vse.mismatched_movies(scene) == [placed.movie]
+        assert placed.speed is None and len(placed.movie.retiming_keys) == 2
+    else:  # 4.x: a Speed effect (Stretch) over the held movie strip
+        assert placed.speed.type == "SPEED" and placed.speed.speed_control == "STRETCH"
+        assert vse.span(placed.speed) == (1, 121)
+        assert placed.speed.channel > placed.movie.channel
+    assert vse.mismatched_movies(scene) == []
     if HAS_AUDIO:
         assert vse.span(placed.sound) == (1, 121)
     # the offered fix: match the scene to the video
     assert bpy.ops.act_two.match_fps() == {"FINISHED"}
     assert vse.scene_fps(scene) == 24.0
     assert vse.span(vse.job_strips(scene, "job-2")[0]) == (1, 97)
+    assert [s.type for s in vse.job_strips(scene, "job-2")] == ["MOVIE"] + ["SOUND"] * HAS_AUDIO
     assert vse.mismatched_movies(scene) == []
     if HAS_AUDIO:
         sounds = [s for s in vse.job_strips(scene, "job-2") if s.type == "SOUND"]
@@ -222,3 +223,39 @@ def test_place_result_refuses_an_unreadable_file(addon: ModuleType, tmp_path: Pa
         )
     se = bpy.context.scene.sequence_editor
     assert se is None or len(addon.vse.strips_of(se)) == 0
+
+
+def _sequencer_red_at(scene: Any, frame: int, tmp: Path) -> int:
+    """Render the sequencer at ``frame`` and read the red level of the movie's right half."""
+    scene.frame_set(frame)
+    bpy.ops.render.render(write_still=False, scene=scene.name)
+    out = tmp / f"seq_{frame}.png"
+    bpy.data.images["Render Result"].save_render(str(out), scene=scene)
+    img = bpy.data.images.load(str(out), check_existing=False)
+    try:
+        w, h = img.size
+        return round(img.pixels[((h // 2) * w + (3 * w) // 4) * 4] * 255)
+    finally:
+        bpy.data.images.remove(img)
+
+
+@pytest.mark.parametrize("match", [False, True])
+def test_result_plays_in_real_time_at_30fps(addon: ModuleType, tmp_path: Path, match: bool) -> None:
+    """What the viewer sees: at scene time t the picture shows movie frame t * 24 (each movie
+    frame i has red level 7 * i mod 255, see blender_media.make_video)."""
+    movie = make_video(tmp_path / "frames.mp4", seconds=4.0, fps=24, size=(64, 64), audio=False)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 30, 1.0
+    r = scene.render
+    r.resolution_x, r.resolution_y, r.resolution_percentage = 64, 64, 100
+    r.use_sequencer = True
+    r.image_settings.file_format = "PNG"
+    scene.view_settings.view_transform = "Standard"  # no tone mapping of the test colours
+    addon.vse.place_result(
+        scene, movie, frame_start=1, name="timing", job_id="job-t", task_id=None, match_fps=match
+    )
+    fps = addon.vse.scene_fps(scene)
+    for seconds in (1.0, 2.0, 3.0):
+        frame = 1 + round(seconds * fps)
+        expected = (round(seconds * 24) * 7) % 255
+        assert abs(_sequencer_red_at(scene, frame, tmp_path) - expected) <= 4, (seconds, fps)

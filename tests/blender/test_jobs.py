@@ -19,7 +19,7 @@ from typing import Any
 
 import bpy
 import pytest
-from conftest import EXT_MODULE, ROOT, TREE_MODULE, build_camera_scene, built_zip, pump
+from blender_helpers import EXT_MODULE, ROOT, TREE_MODULE, build_camera_scene, built_zip, pump
 
 HAS_AUDIO = bpy.app.version >= (4, 3, 0)  # the bpy 4.2 wheel is built without Audaspace
 REF_FRAMES = 96  # the 4 s reference -> a 4 s, 24 fps preview
@@ -382,3 +382,40 @@ def test_rendered_frame_range_as_character_video(
     info = sandbox.task_info(state.task_id)
     assert info["characterKind"] == "video" and info["ratio"] == "832:1104"
     assert (scene.frame_start, scene.frame_end) == (1, 4)
+
+
+def test_opening_another_file_holds_the_result_for_import(
+    addon: ModuleType, sandbox: Any, reference_video: Path, character_image: Path
+) -> None:
+    _settings(reference_video, character_image)
+    assert bpy.ops.act_two.generate(mode="ASYNC") == {"FINISHED"}
+    state = _only_job(addon)
+    bpy.ops.wm.read_homefile(use_empty=True)  # the artist opens another file meanwhile
+    pump(addon, lambda: state.finished)
+    assert state.outcome == "ready" and "Another file" in state.notice
+    assert addon.vse.job_strips(bpy.context.scene) == []
+    bpy.context.scene.frame_current = 12
+    assert bpy.ops.act_two.import_result(job_key=state.key) == {"FINISHED"}
+    assert state.outcome == "imported"
+    _assert_placed(addon, bpy.context.scene, state.job_id, 12)
+
+
+def test_job_started_unsaved_and_finished_after_saving_lands_beside_the_blend(
+    addon: ModuleType,
+    sandbox: Any,
+    reference_video: Path,
+    character_image: Path,
+    tmp_path: Path,
+) -> None:
+    _settings(reference_video, character_image)
+    assert bpy.ops.act_two.generate(mode="ASYNC") == {"FINISHED"}
+    state = _only_job(addon)
+    assert state.output_path.parent == addon.jobs.unsaved_dir()
+    blend = tmp_path / "later.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    pump(addon, lambda: state.finished)
+    assert state.outcome == "imported", state.error
+    assert state.result_path.parent == tmp_path / "act_two"
+    movie = addon.vse.job_strips(bpy.context.scene, state.job_id)[0]
+    assert movie.filepath == f"//act_two/{state.result_path.name}"
+    assert (state.result_path.parent / (state.result_path.name + ".json")).is_file()

@@ -11,7 +11,7 @@ from typing import Any
 
 import addon_utils
 import bpy
-from conftest import ROOT, build_camera_scene, built_zip
+from blender_helpers import ROOT, build_camera_scene, built_zip
 
 
 def _our_classes() -> list[str]:
@@ -160,3 +160,13 @@ def test_panels_draw_every_state(addon: ModuleType, reference_video: Any) -> Non
     addon.ui.draw_jobs(layout, bpy.context)
     assert "could not make this video" in " ".join(layout.texts())
     addon.ui.draw_journal(_Recorder(), bpy.context)
+    # a result in a 30 fps scene: the jobs panel offers to match the frame rate
+    scene = bpy.context.scene
+    scene.render.fps = 30
+    addon.vse.place_result(
+        scene, reference_video, frame_start=1, name="r", job_id="j", task_id=None, match_fps=False
+    )
+    layout = _Recorder()
+    addon.ui.draw_jobs(layout, bpy.context)
+    assert "Scene 30 fps, results 24 fps (stretched to real time)" in layout.texts()
+    assert any(c[0] == "operator" and c[1] == ("act_two.match_fps",) for c in layout.calls)

@@ -298,6 +298,26 @@ def test_new_seed_rerolls(world: dict[str, Any]) -> None:
     assert world["sb"].count("create") == 2
 
 
+def test_fetch_result_and_credit_nodes(world: dict[str, Any]) -> None:
+    comfy, sb = world["comfy"], world["sb"]
+    first = min(sb.tasks(), key=lambda t: t["created"])
+    creates = sb.count("create")
+    prompt = {
+        "1": {"class_type": "ActTwoPack_RunwayActTwoFetchResult",
+              "inputs": {"task_id": first["id"], "timeout": 0}},
+        "2": {"class_type": "SaveVideo", "inputs": {"video": ["1", 0], "filename_prefix":
+              "act_two/fetched", "format": "auto", "codec": "auto"}},
+        "3": {"class_type": "ActTwoPack_RunwayCredits", "inputs": {}},
+    }  # fmt: skip
+    entry = comfy.run(prompt)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    (video,) = _saved_videos(entry, world["base"])
+    assert _media.probe(video)["size"] == (1280, 720)
+    text = " ".join(entry["outputs"]["3"]["text"])
+    assert "credit balance" in text and "credits" in text
+    assert sb.count("create") == creates
+
+
 def test_both_characters_are_rejected_when_queued(world: dict[str, Any]) -> None:
     prompt = _workflow(seed=99)
     prompt["3"]["inputs"]["character_video"] = ["2", 0]

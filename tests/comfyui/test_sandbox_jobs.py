@@ -148,6 +148,20 @@ def test_requeue_after_restart_never_pays_again_and_a_new_seed_rerolls(
     assert fast.count("create") == 2
 
 
+def test_after_a_timeout_queuing_again_resumes_the_same_task(
+    fast: Any, paths: PackPaths, reference_mp4: Path
+) -> None:
+    fast.configure(task_seconds=4)
+    with pytest.raises(errors.WaitTimeoutError) as info:
+        _run(generate_job(_inputs(reference_mp4, timeout=0.5), paths, None))
+    text = messages.user_message(info.value)
+    assert "fetch result" in text and info.value.task_id in text
+    assert fast.count("task_delete") == 0  # giving up does not cancel
+    resumed = _run(generate_job(_inputs(reference_mp4), paths, None))
+    assert resumed.task_id == info.value.task_id and fast.count("create") == 1
+    assert _media.probe(Path(resumed.output_path))["size"] == (1280, 720)
+
+
 def test_identical_nodes_in_one_prompt_pay_once(
     fast: Any, paths: PackPaths, reference_mp4: Path
 ) -> None:

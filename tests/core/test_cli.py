@@ -280,3 +280,41 @@ def test_console_script_runs_the_embedded_sandbox(tmp_path: Path, media: dict[st
     assert proc.returncode == 0, proc.stderr
     assert out.is_file() and out.stat().st_size > 1000
     assert "nothing is charged" in proc.stderr
+
+
+def test_declining_the_cost_prompt_sends_nothing(tmp_path: Path, media: dict[str, Path]) -> None:
+    """On a terminal, generate asks first; answering no exits 2 and creates nothing."""
+    import pty
+
+    out = tmp_path / "declined.mp4"
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNWAYML_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runway_act_two.cli",
+            "generate",
+            "--sandbox",
+            "--character",
+            str(media["char"]),
+            "--reference",
+            str(media["ref"]),
+            "--output",
+            str(out),
+        ],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(slave)
+    try:
+        os.write(master, b"n\n")
+        _, err = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+    text = err.decode()
+    assert proc.returncode == 2, text
+    assert "Continue? [y/N]" in text and "nothing was spent" in text
+    assert not out.exists()

@@ -12,6 +12,8 @@ from core_helpers import Events, count
 from media_factory import make_face_image, make_mp4
 from runway_act_two import ActTwoClient, ActTwoRequest, CancelToken, MediaSource
 from runway_act_two.errors import (
+    InputValidationError,
+    ServerError,
     TaskCancelledError,
     TaskFailedError,
     WaitTimeoutError,
@@ -144,9 +146,9 @@ def test_endless_poll_failures_give_up_but_keep_the_job_resumable(
     client: ActTwoClient, sandbox: Any, req: ActTwoRequest, tmp_path: Path
 ) -> None:
     sandbox.faults.add(endpoint="task_get", status=503, count=100)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ServerError) as info:
         client.generate(req, tmp_path / "q.mp4")
-    assert getattr(info.value, "exit_code", None) == 3
+    assert info.value.exit_code == 3 and "act-two resume" in str(info.value)
     sandbox.faults.clear()
     (rec,) = client.unfinished_jobs()
     assert client.resume(rec.job_id).output_path.is_file()
@@ -185,3 +187,37 @@ def test_cancel_of_a_finished_or_missing_task_is_fine(
     client.cancel(result.task_id)  # now 404: fine
     rec = client.journal.get(result.job_id)
     assert rec is not None and rec.state == "succeeded"  # the file we have stays ours
+
+
+def test_resume_refuses_a_job_from_another_server(
+    client: ActTwoClient, sandbox: Any, req: ActTwoRequest, tmp_path: Path
+) -> None:
+    sandbox.configure(task_seconds=60.0)
+    with pytest.raises(WaitTimeoutError):
+        client.generate(req, tmp_path / "w.mp4", timeout=0.2)
+    (rec,) = client.unfinished_jobs()
+    other = ActTwoClient(
+        api_key=sandbox.api_key, base_url="http://127.0.0.1:9", data_dir=client.data_dir
+    )
+    with pytest.raises(InputValidationError) as info:
+        other.resume(rec.job_id)
+    assert info.value.problems[0].field == "base_url"
+    assert [r.job_id for r in client.unfinished_jobs()] == [rec.job_id]  # untouched
+
+
+def test_malformed_task_ids_are_refused_before_sending(client: ActTwoClient, sandbox: Any) -> None:
+    for bad in ("../../v1/organization", "", "a b", "x" * 300):
+        for call in (client.get_task, client.cancel, client.wait):
+            with pytest.raises(InputValidationError) as info:
+                call(bad)
+            assert info.value.problems[0].field == "task_id"
+    assert sandbox.requests() == []
+
+
+def test_unusable_data_dir_is_a_configuration_problem(sandbox: Any, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    c = ActTwoClient(api_key=sandbox.api_key, base_url=sandbox.base_url, data_dir=blocker)
+    with pytest.raises(InputValidationError) as info:
+        c.jobs()
+    assert info.value.problems[0].field == "data_dir"

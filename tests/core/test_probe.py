@@ -143,6 +143,14 @@ def test_video_with_intact_headers_but_garbage_frames_is_rejected(tmp_path: Path
         default_prober().probe(bad)
 
 
+def test_trailing_junk_after_the_last_box_is_ignored(tmp_path: Path) -> None:
+    src = make_mp4(tmp_path / "a.mp4", 3.5, faststart=True)
+    padded = tmp_path / "padded.mp4"
+    padded.write_bytes(src.read_bytes() + b"\xff\x00\x13\x37" * 64)
+    info = default_prober().probe(padded)
+    assert info.duration is not None and abs(info.duration - 3.5) < 0.1
+
+
 def test_unreadable_and_unsupported_files(tmp_path: Path) -> None:
     prober = default_prober()
     with pytest.raises(MediaProbeError, match="cannot be read"):
@@ -239,3 +247,71 @@ def test_mutated_real_files_only_raise_probe_errors(
     except MediaProbeError:
         return
     assert info.size_bytes == len(data)
+
+
+def test_probing_works_without_pyav_and_pillow(tmp_path: Path) -> None:
+    """Blender's Python has neither: headers alone must still give every fact."""
+    import json
+    import subprocess
+    import sys
+
+    video = make_mp4(tmp_path / "a.mp4", 3.5, audio=True)
+    image = make_png(tmp_path / "a.png", 30, 20)
+    script = (
+        "import sys, json\n"
+        "sys.modules['av'] = None; sys.modules['PIL'] = None; sys.modules['numpy'] = None\n"
+        "from pathlib import Path\n"
+        "from runway_act_two.media.probe import default_prober\n"
+        "p = default_prober()\n"
+        "out = [p.probe(Path(a)).__dict__ for a in sys.argv[1:]]\n"
+        "assert 'av' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(video), str(image)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    facts = json.loads(done.stdout)
+    assert facts[0]["mime"] == "video/mp4" and abs(facts[0]["duration"] - 3.5) < 0.1
+    assert facts[0]["has_audio"] is True
+    assert (facts[1]["width"], facts[1]["height"]) == (30, 20)
+
+
+def _top_boxes(data: bytes) -> list[tuple[bytes, int, int]]:
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        size, typ = struct.unpack(">I4s", data[pos : pos + 8])
+        out.append((typ, pos, size))
+        pos += size
+    return out
+
+
+def test_64bit_mdat_and_a_moov_after_a_huge_mdat_are_read_by_seeking(tmp_path: Path) -> None:
+    """A 300 MB (sparse) mdat with a 64-bit size before the moov: found without reading it."""
+    import tracemalloc
+
+    src = make_mp4(tmp_path / "a.mp4", 3.5, audio=True)  # moov at the end
+    data = src.read_bytes()
+    boxes = {typ: (pos, size) for typ, pos, size in _top_boxes(data)}
+    assert boxes[b"mdat"][0] < boxes[b"moov"][0]
+    ftyp_end = boxes[b"ftyp"][0] + boxes[b"ftyp"][1]
+    moov_pos, moov_size = boxes[b"moov"]
+    huge = 300 * 1024 * 1024
+    path = tmp_path / "huge.mp4"
+    with path.open("wb") as fh:
+        fh.write(data[:ftyp_end])
+        fh.write(struct.pack(">I4sQ", 1, b"mdat", 16 + huge))
+        fh.seek(huge, 1)  # sparse: never written, never read
+        fh.write(data[moov_pos : moov_pos + moov_size])
+    tracemalloc.start()
+    try:
+        info = HEADERS_ONLY.probe(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.duration is not None and abs(info.duration - 3.5) < 0.1
+    assert info.has_audio is True and (info.width, info.height) == (160, 120)
+    assert peak < 1024 * 1024

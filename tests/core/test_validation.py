@@ -343,6 +343,7 @@ def test_data_uris_given_as_urls(media: dict[str, Path]) -> None:
         ("data:image/png;base64,@@@@", "malformed"),
         ("data:image/png;base64," + base64.b64encode(mp4).decode(), "holds video/mp4"),
         ("data:image/png;base64," + "A" * api.DATA_URI_MAX_CHARS, "at most"),
+        ("data:text/plain;base64," + base64.b64encode(png).decode(), "not an image/"),
     ]:
         problems = _problems(replace(good, character=MediaSource.from_url(bad)))
         assert [p.field for p in problems] == ["character"]

@@ -210,6 +210,7 @@ def test_fault_validation() -> None:
         {"count": 0},
         {"status": 99},
         {"when": "later"},
+        {"endpoint": "create", "action": "truncate"},
         {"colour": "red"},
         [1],
     ):
@@ -217,3 +218,5 @@ def test_fault_validation() -> None:
             parse_faults(bad)
     (f,) = parse_faults({"endpoint": "poll", "action": "fail_task"})
     assert f.endpoint == "create"
+    (g,) = parse_faults({"action": "expire_token"})
+    assert g.endpoint == "output"

@@ -166,6 +166,9 @@ def test_output_head_range_and_tokens(sb: Sandbox, body: dict[str, Any]) -> None
     assert requests.get(fresh, timeout=10).content == full.content
     requests.delete(f"{sb.base_url}/v1/tasks/{task_id}", headers=headers(sb), timeout=10)
     assert requests.get(fresh, timeout=10).status_code == 404
+    logged = sb.requests("output")
+    assert logged and all("_jwt" not in e["path"] or e["path"].endswith("_jwt=…") for e in logged)
+    assert fresh.split("_jwt=")[1] not in str(logged)
 
 
 def test_data_uri_media_type_must_match_content(

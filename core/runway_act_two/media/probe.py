@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 import struct
 from collections.abc import Iterator
@@ -232,6 +233,10 @@ class _Track:
     entry_height: int = 0
 
 
+#: A box type: four printable characters (QuickTime uses '\xa9' in metadata atom names).
+_BOX_TYPE_RE = re.compile(rb"^[\x20-\x7e\xa9]{4}$")
+
+
 def _boxes(r: _Reader, start: int, end: int, top: bool) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of the boxes in [start, end); rejects overruns."""
     pos = start
@@ -245,9 +250,9 @@ def _boxes(r: _Reader, start: int, end: int, top: bool) -> Iterator[tuple[bytes,
             hlen = 16
         elif size == 0:
             size = end - pos
+        if top and pos > start and not _BOX_TYPE_RE.match(typ):
+            return  # bytes after the last box that are not a box (some writers append junk)
         if size < hlen:
-            if top and pos > start and head[:4] == b"\x00\x00\x00\x00" and typ.isascii():
-                return  # zero padding after the last box
             raise MediaProbeError("a box has an impossible size (corrupt file)")
         box_end = pos + size
         if box_end > end:
@@ -634,6 +639,8 @@ def _decode_check(path: Path, info: MediaInfo) -> None:
         else:
             try:
                 with Image.open(path) as im:
+                    # JPEG can decode at 1/8 scale: every byte is still read and checked.
+                    im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
                     im.load()
             except Exception as exc:  # Pillow raises many kinds for bad data
                 raise MediaProbeError(f"the image does not decode ({_short(exc)})") from None

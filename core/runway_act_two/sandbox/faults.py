@@ -86,6 +86,10 @@ class Fault:
             raise ValueError("count must be at least 1")
         if self.action == "fail_task":
             self.endpoint = "create"
+        if self.action in ("truncate", "expire_token"):
+            if self.endpoint not in ("*", "output"):
+                raise ValueError(f"{self.action} applies to the output endpoint only")
+            self.endpoint = "output"
         if not (100 <= self.status <= 599):
             raise ValueError("status must be an HTTP status code")
 

@@ -303,4 +303,4 @@ class TaskStore:
 
     def close(self) -> None:
         self.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)  # idempotent
