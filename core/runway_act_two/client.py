@@ -51,6 +51,7 @@ from .journal import (
     AMBIGUOUS,
     CANCELLED,
     FAILED,
+    PREPARING,
     REJECTED,
     SUBMITTED,
     SUBMITTING,
@@ -283,6 +284,7 @@ class ActTwoClient:
             )
             if cancel is not None and cancel.cancelled:
                 raise TaskCancelledError("Cancelled before the task was created.", task_id="")
+            self.journal.update(job_id, state=SUBMITTING)
             posting = True
             answer = self.transport.call(
                 "POST", api.PATH_CHARACTER_PERFORMANCE, json=body, create=True, cancel=cancel
@@ -774,12 +776,21 @@ class ActTwoClient:
     def unfinished_jobs(self) -> list[JobRecord]:
         """Jobs with a task on Runway and no result yet (stale submits become 'ambiguous')."""
         for rec in self.journal.all():
-            if rec.state == SUBMITTING and not _pid_alive(rec.owner_pid):
+            if rec.state not in (PREPARING, SUBMITTING) or _pid_alive(rec.owner_pid):
+                continue
+            if rec.state == SUBMITTING:
                 self.journal.update(
                     rec.job_id,
                     state=AMBIGUOUS,
                     owner_pid=None,
                     error="the process stopped before the create request was answered",
+                )
+            else:
+                self.journal.update(
+                    rec.job_id,
+                    state=REJECTED,
+                    owner_pid=None,
+                    error="the process stopped before anything was sent",
                 )
         return self.journal.unfinished()
 

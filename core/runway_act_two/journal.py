@@ -1,12 +1,12 @@
 """The local SQLite journal: no paid result is ever lost, none is paid for twice by accident.
 
-A row is written BEFORE the create POST (state ``submitting``) and updated right after it (task id,
-estimated cost), so a crash at any point leaves a trace: ``resume`` finishes every job that has a
-task id and no result yet, and an attempt whose answer never arrived stays visible as
-``ambiguous`` (it may have been billed). Blender, ComfyUI and the CLI may run at once, so the
-database uses WAL mode and a busy timeout, each operation opens its own short connection, and a
-job being worked on is *claimed* by its process (a dead owner's claim is void) so two processes
-never download the same result into the same file.
+A row is written BEFORE the create POST (``preparing``, then ``submitting`` just before it) and
+updated right after it (task id, estimated cost), so a crash at any point leaves a trace:
+``resume`` finishes every job that has a task id and no result yet, and an attempt whose answer
+never arrived stays visible as ``ambiguous`` (it may have been billed). Blender, ComfyUI and the
+CLI may run at once, so the database uses WAL mode and a busy timeout, each operation opens its own
+short connection, and a job being worked on is *claimed* by its process (a dead owner's claim is
+void) so two processes never download the same result into the same file.
 
 The journal holds descriptions of the inputs (paths, URLs), options and costs; never the API key
 and never media payloads (data URIs are reduced to their length).
@@ -31,7 +31,8 @@ JOURNAL_FILE = "journal.sqlite3"
 BUSY_TIMEOUT_MS = 15_000
 
 # Job states.
-SUBMITTING = "submitting"  # row written, create POST not answered yet
+PREPARING = "preparing"  # row written; media being prepared, nothing sent to the create endpoint
+SUBMITTING = "submitting"  # the create POST is on its way; not answered yet
 SUBMITTED = "submitted"  # task exists on Runway; waiting/downloading
 AMBIGUOUS = "ambiguous"  # the create may or may not have created a task
 REJECTED = "rejected"  # the create was answered with an error: nothing was created
@@ -211,7 +212,7 @@ class Journal:
                     now,
                     now,
                     host,
-                    SUBMITTING,
+                    PREPARING,
                     fingerprint,
                     base_url,
                     self._clean(describe_source(character)),

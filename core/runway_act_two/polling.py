@@ -287,13 +287,15 @@ class PollScheduler:
                 probe = self.phase.split_time(last.t) + m / 2
                 if vis is None or probe < target - self.cadence / 2:
                     return probe
-            if vis is None:
-                return min(next_tick, cap)
-            far = target - last.t
-            if far > 2.5 * self.sdk_interval and self._budget_left(target) >= 2:
-                # Refine a long prediction halfway (rates drift), snapped after a tick.
-                return min(self.phase.first_tick_after(last.t + far / 2) + m, cap)
-            return min(max(target, next_tick), cap)
+            if vis is not None:
+                far = target - last.t
+                if far > 2.5 * self.sdk_interval and self._budget_left(target) >= 2:
+                    # Refine a long prediction halfway (rates drift), snapped after a tick.
+                    return min(self.phase.first_tick_after(last.t + far / 2) + m, cap)
+                return min(max(target, next_tick), cap)
+            if sum(1 for o in self.obs if o.status == api.STATUS_RUNNING) < 2:
+                return min(next_tick, cap)  # one more sighting gives the rate
+            # RUNNING without usable progress: fall back to the SDK's pace below.
         # PENDING / THROTTLED / unknown: the SDK's pace, aligned just after a tick.
         same = 0
         for o in reversed(self.obs):

@@ -11,6 +11,7 @@ from typing import Any
 
 import addon_utils
 import bpy
+import pytest
 from blender_helpers import ROOT, build_camera_scene, built_zip
 
 
@@ -170,3 +171,42 @@ def test_panels_draw_every_state(addon: ModuleType, reference_video: Any) -> Non
     addon.ui.draw_jobs(layout, bpy.context)
     assert "Scene 30 fps, results 24 fps (stretched to real time)" in layout.texts()
     assert any(c[0] == "operator" and c[1] == ("act_two.match_fps",) for c in layout.calls)
+
+
+def test_zip_check_rejects_a_bad_package(tmp_path: Path) -> None:
+    """The builder's own checks fail loudly (they are what `make dist` relies on)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "build_blender_zip", ROOT / "tools" / "build_blender_zip.py"
+    )
+    assert spec is not None and spec.loader is not None
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    good = built_zip()
+    builder.check_zip(good)  # the real zip passes
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "blender_manifest.toml":
+                data = data.replace(b'the results"', b'the results."')
+            elif item.filename.startswith("_vendor/"):
+                continue
+            dst.writestr(item, data)
+    with pytest.raises(builder.BuildError) as info:
+        builder.check_zip(bad)
+    text = str(info.value)
+    assert "permission 'network'" in text
+    assert "bundled core file missing" in text
+
+
+def test_worker_threads_never_touch_bpy(addon: ModuleType) -> None:
+    """The worker body and what it calls reach no bpy name (only the main-thread tick does)."""
+    for fn in (addon.jobs._worker, addon.jobs.make_client, addon._core.client_class):
+        code = fn.__code__
+        names = set(code.co_names) | {
+            n for c in code.co_consts if hasattr(c, "co_names") for n in c.co_names
+        }
+        assert "bpy" not in names, fn.__name__
+    assert "bpy" not in vars(addon._core)

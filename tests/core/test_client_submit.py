@@ -87,3 +87,32 @@ def test_journal_row_exists_before_the_post(
 
     client.generate(req, tmp_path / "j.mp4", on_event=on_event)
     assert len(seen) == 1 and seen[0].task_id is not None
+
+
+def test_rows_left_by_a_dead_process_are_classified(client: ActTwoClient) -> None:
+    """Killed while preparing media: nothing was sent. Killed during the POST: ambiguous."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    j = client.journal
+    common: dict[str, Any] = dict(
+        fingerprint="f",
+        options={},
+        seed=None,
+        character="c",
+        reference="r",
+        estimated_credits=20,
+        output_path=None,
+        base_url=client.settings.base_url,
+        host="cli",
+    )
+    preparing = j.start(**common)
+    submitting = j.start(**common)
+    live = j.start(**common)  # ours, still alive: left alone
+    j.update(preparing, owner_pid=dead.pid)
+    j.update(submitting, owner_pid=dead.pid, state="submitting")
+    assert client.unfinished_jobs() == []
+    states = {r.job_id: r.state for r in client.jobs()}
+    assert states == {preparing: "rejected", submitting: "ambiguous", live: "preparing"}

@@ -221,3 +221,29 @@ def test_unusable_data_dir_is_a_configuration_problem(sandbox: Any, tmp_path: Pa
     with pytest.raises(InputValidationError) as info:
         c.jobs()
     assert info.value.problems[0].field == "data_dir"
+
+
+def test_cancelled_status_from_the_server(
+    client: ActTwoClient, sandbox: Any, req: ActTwoRequest, tmp_path: Path
+) -> None:
+    """Runway documents CANCELLED as a task status too (besides the 404 after a DELETE)."""
+    sandbox.configure(task_seconds=60.0)
+
+    def on_event(ev: Any) -> None:
+        if ev.kind == "submitted":
+            sandbox.faults.add(
+                endpoint="task_get",
+                status=200,
+                json={
+                    "id": ev.task_id,
+                    "status": "CANCELLED",
+                    "createdAt": "2024-06-27T19:49:32.334Z",
+                    "cost": {"credits": 0},
+                },
+            )
+
+    with pytest.raises(TaskCancelledError) as info:
+        client.generate(req, tmp_path / "cc.mp4", on_event=on_event)
+    assert "cancelled on Runway" in str(info.value)
+    (rec,) = client.jobs()
+    assert rec.state == "cancelled" and rec.cost_credits == 0

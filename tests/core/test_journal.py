@@ -12,8 +12,8 @@ from pathlib import Path
 
 from runway_act_two.journal import (
     AMBIGUOUS,
+    PREPARING,
     SUBMITTED,
-    SUBMITTING,
     SUCCEEDED,
     Journal,
     describe_source,
@@ -42,7 +42,7 @@ def test_lifecycle_and_unfinished(tmp_path: Path) -> None:
     j = Journal.in_dir(tmp_path)
     job = _start(j)
     rec = j.get(job)
-    assert rec is not None and rec.state == SUBMITTING and rec.task_id is None
+    assert rec is not None and rec.state == PREPARING and rec.task_id is None
     assert rec.owner_pid == os.getpid() and rec.options == {"seed": 7}
     assert j.unfinished() == []  # no task id yet: nothing to resume
     j.submitted(job, "tid-1", 30)

@@ -139,3 +139,18 @@ def test_scaled_cadence_keeps_the_same_shape() -> None:
     first = sch.next_poll_at(0.0)
     assert 0 < first < 0.1
     assert sch.max_interval == pytest.approx(0.3)
+
+
+def test_running_without_progress_falls_back_to_the_sdk_pace() -> None:
+    """A server that never reports progress must not be polled every tick."""
+    rng = random.Random(9)
+    sch = PollScheduler(PollConfig(cadence=C), start=0.0, rng=rng)
+    now = 0.0
+    times = []
+    for _ in range(30):
+        now = sch.next_poll_at(now)
+        times.append(now)
+        sch.observe(now, "RUNNING", None)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert statistics.mean(gaps[2:]) >= 6.0  # the SDK's mean interval, or slower
+    assert sch.eta(now) is None

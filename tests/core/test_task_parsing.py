@@ -153,7 +153,7 @@ task_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.one_of(json_values, task_like))
 def test_arbitrary_json_parses_or_raises_response_format_error(obj: Any) -> None:
     try:

@@ -7,14 +7,18 @@ checks live in test_client_submit.py.
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
 import pytest
 from core_helpers import count
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from runway_act_two import api_surface as api
 from runway_act_two.config import Settings, resolve_settings
 from runway_act_two.errors import (
+    ActTwoError,
     ApiError,
     AuthenticationError,
     NetworkError,
@@ -238,3 +242,37 @@ def test_parse_issues_tolerates_garbage() -> None:
     assert issues[1].path == ("True", 1)
     assert "expected one of" in issues[2].render()
     assert parse_issues("nope") == []
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda c: (
+        st.lists(c, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["error", "issues", "path", "message", "code", "docUrl", "values", "x"]
+            ),
+            c,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    status=st.sampled_from([200, 400, 401, 404, 418, 429, 500, 503]),
+    body=st.one_of(st.text(max_size=200), _json_values.map(json.dumps)),
+)
+def test_any_server_answer_is_a_value_or_a_typed_error(
+    sandbox: Any, transport: Transport, status: int, body: str
+) -> None:
+    sandbox.faults.add(endpoint="organization", status=status, body=body)
+    try:
+        transport.call("GET", ORG, retries=0)
+    except ActTwoError as exc:
+        assert str(exc) and len(str(exc)) < 5000
+    sandbox.faults.clear()

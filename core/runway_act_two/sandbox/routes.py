@@ -63,6 +63,8 @@ class _Drop(Exception):
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
+    """A thread per connection (keep-alive clients, slow fault delays) that never blocks exit."""
+
     daemon_threads = True
     allow_reuse_address = True
     state: SandboxState
