@@ -29,11 +29,14 @@ def _try_real() -> tuple[Any, Any, Any] | None:
     root = os.environ.get("ACT_TWO_COMFYUI_DIR")
     if not root:
         return None
-    if root not in sys.path:
+    added = root not in sys.path
+    if added:
         sys.path.insert(0, root)
     try:
         from comfy_api.latest import InputImpl, Types
-    except Exception:
+    except Exception:  # this Python lacks ComfyUI's requirements: use the stand-ins
+        if added:
+            sys.path.remove(root)
         return None
     return InputImpl.VideoFromFile, InputImpl.VideoFromComponents, Types.VideoComponents
 
