@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bpy-python", help="a Python with bpy installed (validates the Blender zip)")
+    parser.add_argument(
+        "--bpy-python", help="a Python with bpy installed (validates the Blender zip)"
+    )
     args = parser.parse_args(argv)
     (ROOT / "dist").mkdir(exist_ok=True)
     builders = [

@@ -394,5 +394,13 @@ def test_the_key_is_nowhere_comfyui_keeps_or_serves(world: dict[str, Any]) -> No
     for path in (world["base"] / "user").rglob("*"):
         if path.is_file() and path != key_file:
             assert key.encode() not in path.read_bytes(), path
+    # ComfyUI serves <user dir>/<user>/ through /userdata; the key file sits outside any user's
+    # folder, and path tricks do not reach it.
+    import requests
+
+    for name in ("runway_act_two/api_key.txt", "../runway_act_two/api_key.txt"):
+        for quoted in (name, name.replace("/", "%2F")):
+            r = requests.get(f"{comfy.url}/api/userdata/{quoted}", timeout=30)
+            assert r.status_code != 200 and key not in r.text, (name, r.status_code)
     ui_workflow = world["pack"] / "example_workflows" / "act_two_image_to_video.json"
     assert key not in ui_workflow.read_text(encoding="utf-8")
