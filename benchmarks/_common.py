@@ -34,6 +34,16 @@ MEDIA_DIR = Path(
 )
 
 
+def scratch_dir(prefix: str) -> Path:
+    """A temporary directory removed when this process exits (benchmarks write hundreds of MB)."""
+    import atexit
+    import shutil
+
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 class Skip(Exception):
     """A benchmark (or one of its cases) cannot run here; the message says why."""
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import ROOT
+from benchmarks._common import ROOT, scratch_dir
 
 
 def our_client(sb: Any, data_dir: Path) -> Any:
@@ -108,7 +107,7 @@ def lag_sandbox(tick: float, durations: tuple[float, ...]) -> Iterator[LagLab]:
                 task_seconds=d,
                 max_concurrent_generations=None,
                 max_daily_generations=None,
-                data_dir=tempfile.mkdtemp(prefix="act_two_bench_sb_"),
+                data_dir=str(scratch_dir("act_two_bench_sb_")),
             )
             sbs[d] = stack.enter_context(Sandbox(cfg))
         yield LagLab(sbs)

@@ -19,7 +19,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from benchmarks._common import (
     Table,
     client_available,
     sandbox_available,
+    scratch_dir,
     verdict,
 )
 
@@ -49,9 +49,9 @@ def _bpy_pythons() -> list[Path]:
 
 # --- the child: runs under a bpy venv -------------------------------------------------------------
 def child(case: dict[str, Any]) -> dict[str, Any]:
-    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="act_two_bench_bpy_")
-    os.environ["ACT_TWO_DATA_DIR"] = tempfile.mkdtemp(prefix="act_two_bench_bpy_data_")
-    os.environ["ACT_TWO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="act_two_bench_bpy_cfg_")
+    os.environ["BLENDER_USER_RESOURCES"] = str(scratch_dir("act_two_bench_bpy_"))
+    os.environ["ACT_TWO_DATA_DIR"] = str(scratch_dir("act_two_bench_bpy_data_"))
+    os.environ["ACT_TWO_CONFIG_DIR"] = str(scratch_dir("act_two_bench_bpy_cfg_"))
     os.environ["ACT_TWO_POLL_CADENCE"] = str(case["tick"])
     import importlib
 
@@ -172,7 +172,7 @@ def run(quick: bool = False) -> list[Table]:
 
     from benchmarks import _media
 
-    work = Path(tempfile.mkdtemp(prefix="act_two_bench_blender_"))
+    work = scratch_dir("act_two_bench_blender_")
     png = _media.png_1080p()
     ref = _media.reference_video(bit_rate=900_000)
     tick = 0.5

@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from benchmarks._common import (
     client_available,
     fmt_mb,
     sandbox_available,
+    scratch_dir,
     verdict,
 )
 
@@ -194,7 +194,7 @@ def run(quick: bool = False) -> list[Table]:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "core"), str(ROOT)])
     env["ACT_TWO_POLL_CADENCE"] = "0.05"
     n = 2 if quick else 3
-    work = Path(tempfile.mkdtemp(prefix="act_two_bench_comfy_"))
+    work = scratch_dir("act_two_bench_comfy_")
     ref = _media.reference_video(bit_rate=4_000_000)  # 30 s 720p, 15 MB: goes by upload
     from tests.faults import _media as small
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from benchmarks._common import (
     median,
     percentile,
     sandbox_available,
+    scratch_dir,
     verdict,
 )
 
@@ -87,7 +87,7 @@ def run(quick: bool = False, per_cell: int | None = None) -> list[Table]:
     durations = (20.0, 60.0) if quick else (20.0, 60.0, 120.0)
     n = per_cell or (3 if quick else 8)
     rng = random.Random(20261123)
-    work = tempfile.mkdtemp(prefix="act_two_bench_lag_")
+    work = scratch_dir("act_two_bench_lag_")
     media = _glue.SmallMedia.make(Path(work))
     samples: list[Sample] = []
     with _glue.lag_sandbox(tick=TICK, durations=durations) as lab:

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from benchmarks._common import (
     client_available,
     fmt_ratio,
     sandbox_available,
+    scratch_dir,
     verdict,
 )
 
@@ -54,7 +54,7 @@ def run(quick: bool = False, size_mb: int = 100) -> list[Table]:
     from benchmarks import _glue, _media
 
     n = 3 if quick else 5
-    work = Path(tempfile.mkdtemp(prefix="act_two_bench_dl_"))
+    work = scratch_dir("act_two_bench_dl_")
     media = _glue.SmallMedia.make(work / "media")
     big = _media.padded_mp4(size_mb * MIB)
     size = big.stat().st_size

@@ -34,6 +34,7 @@ from benchmarks._common import (
     fmt_s,
     run_child,
     sandbox_available,
+    scratch_dir,
     verdict,
 )
 
@@ -257,7 +258,7 @@ def run(quick: bool = False) -> list[Table]:
     from tests.faults import _media as small
 
     n = 2 if quick else 5
-    work = Path(tempfile.mkdtemp(prefix="act_two_bench_submit_"))
+    work = scratch_dir("act_two_bench_submit_")
     tiny_png = small.png(work / "tiny.png")
     tiny_ref = small.mp4(work / "tiny.mp4", seconds=3.5)
     png = _media.png_1080p()

@@ -707,30 +707,58 @@ class ActTwoClient:
         sub = self._submit(checked, target, on_event=on_event, cancel=cancel, started=started)
         submitted_at = time.monotonic()
         self.journal.claim(sub.job_id)
+        return self._finish(
+            sub.job_id,
+            sub.task_id,
+            target,
+            estimated_credits=sub.estimated_credits,
+            seed=request.seed,
+            on_event=on_event,
+            cancel=cancel,
+            timeout=timeout,
+            started=started,
+            submitted_at=submitted_at,
+        )
+
+    def _finish(
+        self,
+        job_id: str,
+        task_id: str,
+        target: Path,
+        *,
+        estimated_credits: float | None,
+        seed: int | None,
+        on_event: EventCallback | None,
+        cancel: CancelToken | None,
+        timeout: float | None,
+        started: float,
+        submitted_at: float | None = None,
+    ) -> JobResult:
+        """Wait for a claimed job's task, download it, and release the claim whatever happens."""
         try:
             task = self.wait(
-                sub.task_id,
+                task_id,
                 on_event=on_event,
                 cancel=cancel,
                 timeout=timeout,
-                job_id=sub.job_id,
+                job_id=job_id,
                 started=started,
                 submitted_at=submitted_at,
-                estimated_credits=sub.estimated_credits,
+                estimated_credits=estimated_credits,
             )
             path = self.download(
-                sub.task_id, target, on_event=on_event, task=task, cancel=cancel, started=started
+                task_id, target, on_event=on_event, task=task, cancel=cancel, started=started
             )
         finally:
-            self.journal.release(sub.job_id)
+            self.journal.release(job_id)
         return JobResult(
-            job_id=sub.job_id,
-            task_id=sub.task_id,
+            job_id=job_id,
+            task_id=task_id,
             output_path=path,
             sidecar_path=path.with_name(path.name + ".json"),
-            estimated_credits=sub.estimated_credits,
+            estimated_credits=estimated_credits,
             cost_credits=task.cost_credits,
-            seed=request.seed,
+            seed=seed,
         )
 
     def _reuse(
@@ -858,31 +886,22 @@ class ActTwoClient:
             )
         started = time.monotonic()
         target = Path(rec.output_path) if rec.output_path else self.default_output_path(rec.task_id)
-        try:
-            if rec.state != SUBMITTED:
+        if rec.state != SUBMITTED:
+            try:
                 self.journal.update(rec.job_id, state=SUBMITTED)
-            task = self.wait(
-                rec.task_id,
-                on_event=on_event,
-                cancel=cancel,
-                timeout=timeout,
-                job_id=rec.job_id,
-                started=started,
-                estimated_credits=rec.estimated_credits,
-            )
-            path = self.download(
-                rec.task_id, target, on_event=on_event, task=task, cancel=cancel, started=started
-            )
-        finally:
-            self.journal.release(rec.job_id)
-        return JobResult(
+            except BaseException:
+                self.journal.release(rec.job_id)
+                raise
+        return self._finish(
             rec.job_id,
             rec.task_id,
-            path,
-            path.with_name(path.name + ".json"),
-            rec.estimated_credits,
-            task.cost_credits,
-            rec.seed,
+            target,
+            estimated_credits=rec.estimated_credits,
+            seed=rec.seed,
+            on_event=on_event,
+            cancel=cancel,
+            timeout=timeout,
+            started=started,
         )
 
     # -- account -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from .errors import DownloadError
+from .media.sniff import sniff_mime
 
 CHUNK = 256 * 1024
 MAX_ATTEMPTS = 6
@@ -35,21 +36,15 @@ _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
 
 
 def looks_like_video(head: bytes) -> bool:
-    """Magic bytes of the containers Runway returns (MP4/MOV, WebM/Matroska)."""
-    try:
-        from .media.sniff import sniff_mime  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # media/ not present (partial vendoring): fall back to our own check
-        pass
-    else:
-        try:
-            mime = sniff_mime(head)
-        except Exception:  # a sniffer bug must not lose a paid result
-            mime = None
-        if isinstance(mime, str) and mime.startswith("video/"):
-            return True
-    if head[4:8] == b"ftyp":
+    """Whether a downloaded file starts like a video container.
+
+    Laxer than the input sniffer on purpose: a paid result in any ISO-BMFF brand or in plain
+    Matroska is kept, only HTML error pages and the like are refused.
+    """
+    mime = sniff_mime(head)
+    if mime is not None and mime.startswith("video/"):
         return True
-    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
         return True
     return head.startswith(b"\x1a\x45\xdf\xa3")
 

@@ -6,7 +6,6 @@ the audio the (sandbox) API returns.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -34,42 +33,10 @@ def mp4(
     size: tuple[int, int] = (160, 120),
     audio: bool = True,
 ) -> Path:
-    """An H.264 MP4 (+ AAC audio) of ``seconds``."""
-    import av
-    import numpy as np
+    """An H.264 MP4 (+ AAC audio) of ``seconds``, from the project's shared media factory."""
+    from media_factory import make_mp4
 
-    w, h = size
-    n = round(seconds * fps)
-    with av.open(str(path), "w", format="mp4") as out:
-        vs = out.add_stream("libx264", rate=Fraction(fps))
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"preset": "ultrafast"}
-        astream = out.add_stream("aac", rate=44100) if audio else None
-        for i in range(n):
-            arr = np.full((h, w, 3), (i * 7) % 256, np.uint8)
-            arr[: h // 2, : w // 2] = (200, 80, 40)
-            for pkt in vs.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
-                out.mux(pkt)
-        for pkt in vs.encode():
-            out.mux(pkt)
-        if astream is not None:
-            rate = 44100
-            total = int(seconds * rate)
-            t = np.arange(total, dtype=np.float32) / rate
-            wave = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-            step = 1024
-            for start in range(0, total, step):
-                chunk = wave[start : start + step]
-                frame = av.AudioFrame.from_ndarray(
-                    chunk.reshape(1, -1), format="flt", layout="mono"
-                )
-                frame.sample_rate = rate
-                frame.pts = start
-                for pkt in astream.encode(frame):
-                    out.mux(pkt)
-            for pkt in astream.encode():
-                out.mux(pkt)
-    return path
+    return make_mp4(path, seconds, size[0], size[1], fps=fps, audio=audio)
 
 
 def probe(path: Path) -> dict[str, Any]:

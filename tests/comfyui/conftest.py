@@ -21,14 +21,6 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ACT_TWO_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("ACT_TWO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
-    monkeypatch.delenv("RUNWAYML_BASE_URL", raising=False)
-
-
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("comfy_media")

@@ -17,14 +17,6 @@ TICK = 0.05
 TASK_SECONDS = 0.3
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ACT_TWO_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("ACT_TWO_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("RUNWAYML_API_SECRET", raising=False)
-    monkeypatch.delenv("RUNWAYML_BASE_URL", raising=False)
-
-
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sandbox_media")
