@@ -21,10 +21,18 @@ from typing import Any, TextIO
 from . import __version__
 from . import api_surface as api
 from .client import ActTwoClient, JobResult
-from .config import Settings, data_dir
+from .config import (
+    Settings,
+    clean_key,
+    clear_api_key,
+    config_file,
+    data_dir,
+    resolve_settings,
+    save_api_key,
+)
 from .errors import ActTwoError, InputValidationError, SubmitAmbiguousError
 from .events import CancelToken, JobEvent
-from .journal import JobRecord
+from .journal import JOURNAL_FILE, JobRecord
 from .polling import PollConfig
 from .request import ActTwoRequest, MediaSource
 from .task import Task
@@ -163,6 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("job_id", nargs="?", metavar="JOB_ID", help="only this job (default: all)")
     r.add_argument("--timeout", type=float, metavar="S", help="per job")
     sub.add_parser("credits", parents=[common], help="credit balance, limits, today's usage")
+    cfg = sub.add_parser(
+        "config",
+        parents=[_common(json_only=True)],
+        help="show where settings live; store the API key in the config file",
+        description="Without options: where the key comes from (never the key itself), the base "
+        "URL, the config file and the journal. --set-key reads the key from a hidden prompt or "
+        "from standard input (`act-two config --set-key < keyfile`), never from an argument.",
+    )
+    kg = cfg.add_mutually_exclusive_group()
+    kg.add_argument("--set-key", action="store_true", help="store the API key (mode 0600)")
+    kg.add_argument("--clear-key", action="store_true", help="remove the stored API key")
     sub.add_parser(
         "sandbox",
         help="run the local sandbox server (see `act-two sandbox --help`)",
@@ -563,6 +582,46 @@ COMMANDS = {
 }
 
 
+def cmd_config(args: argparse.Namespace, stdin: TextIO, err: TextIO) -> int:
+    """Key storage without the key ever passing through argv, logs or output."""
+    if args.set_key:
+        if stdin.isatty():
+            import getpass
+
+            raw = getpass.getpass("Runway API key (input hidden): ")
+        else:
+            raw = stdin.readline()
+        key = clean_key(raw)
+        if not key:
+            err.write("act-two: no key given; nothing was changed.\n")
+            return 2
+        if not api.API_KEY_PATTERN.match(key):
+            err.write(
+                "act-two: that does not look like a Runway key (key_ followed by 128 hex "
+                "characters); copy it again from the developer portal. Nothing was changed.\n"
+            )
+            return 2
+        path = save_api_key(key)
+        err.write(f"Saved the API key to {path} (readable by you only).\n")
+    elif args.clear_key:
+        path = clear_api_key()
+        err.write(f"Removed the API key from {path}.\n")
+    settings = resolve_settings()
+    info = {
+        "key": "set" if settings.api_key else "not set",
+        "key_source": settings.key_source,
+        "base_url": settings.base_url,
+        "config_file": str(config_file()),
+        "journal": str(data_dir() / JOURNAL_FILE),
+    }
+    if args.json:
+        _print_json(info)
+    else:
+        for name, value in info.items():
+            print(f"{name:12} {value}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sandbox":
@@ -575,6 +634,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     err = sys.stderr
+    if args.command == "config":
+        return cmd_config(args, sys.stdin, err)
     session: _Session | None = None
     try:
         session = _Session(args)

@@ -200,8 +200,11 @@ def resolve_settings(api_key: str | None = None, base_url: str | None = None) ->
     return Settings(api_key=key, base_url=url, key_source=source, config_error=config_error)
 
 
-def save_api_key(key: str) -> Path:
-    """Write the key to config.json (mode 0600), keeping other settings; returns the path."""
+def save_api_key(key: str | None) -> Path:
+    """Write the key to config.json (mode 0600), keeping other settings; returns the path.
+
+    ``None`` removes the key and keeps the rest of the file.
+    """
     path = config_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     data: dict[str, object] = {}
@@ -211,10 +214,18 @@ def save_api_key(key: str) -> Path:
             data = loaded
     except (OSError, ValueError):
         pass
-    data["api_key"] = clean_key(key) or ""
+    if key is None:
+        data.pop("api_key", None)
+    else:
+        data["api_key"] = clean_key(key) or ""
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
     os.replace(tmp, path)
     return path
+
+
+def clear_api_key() -> Path:
+    """Remove the stored key (the environment variable, if set, still applies)."""
+    return save_api_key(None)

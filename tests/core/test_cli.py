@@ -318,3 +318,30 @@ def test_declining_the_cost_prompt_sends_nothing(tmp_path: Path, media: dict[str
     assert proc.returncode == 2, text
     assert "Continue? [y/N]" in text and "nothing was spent" in text
     assert not out.exists()
+
+
+def test_config_stores_the_key_from_stdin_and_never_prints_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from runway_act_two.config import config_file, resolve_settings
+
+    key = "key_" + "5a" * 64
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"  {key}\n"))
+    assert main(["config", "--set-key"]) == 0
+    assert resolve_settings().api_key == key
+    assert resolve_settings().key_source == "config file"
+    assert config_file().stat().st_mode & 0o077 == 0  # private to the user
+    first = capsys.readouterr()
+    assert main(["config", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert key not in first.out + first.err
+    assert key not in captured.out + captured.err
+    assert json.loads(captured.out)["key_source"] == "config file"
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("not-a-key\n"))
+    assert main(["config", "--set-key"]) == 2
+    assert resolve_settings().api_key == key  # a bad paste changes nothing
+    assert main(["config", "--clear-key"]) == 0
+    assert resolve_settings().api_key is None
