@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from . import api_surface as api
 
 _BINS = 50
+# Progress at or above this may stall (finalising the output); it says nothing about ticks.
+STALL_PROGRESS = 0.9
 
 
 @dataclass(frozen=True)
@@ -181,11 +183,13 @@ class PollScheduler:
                 self.phase.evidence(p.t, o.t, True, 0.95)
             elif (
                 p.status == o.status == api.STATUS_RUNNING
-                and (o.progress or 0.0) < 1.0
+                and (o.progress or 0.0) < STALL_PROGRESS
                 and self._rate() is not None
                 and (self._rate() or 0.0) * self.cadence >= 0.015
             ):
-                # Progress grows every tick while RUNNING: no change means no tick here.
+                # Progress grows every tick while RUNNING: no change means no tick here. Not near
+                # the end, though: there progress stalls while the output is finalised, and
+                # reading that as "no tick" would skew the phase every later task relies on.
                 self.phase.evidence(p.t, o.t, False, 0.8)
         elif o.status != api.STATUS_PENDING:
             # It was created PENDING at ``start``: any other status means a tick since then.
@@ -217,6 +221,14 @@ class PollScheduler:
             began = before[-1] if before else self.start
             p1 = pts[0][1]
             seen = next(o.t for o in self.obs if o.status == api.STATUS_RUNNING)
+            spread = self.phase.spread()
+            if spread <= 2 * self.precision:
+                # With the phase known, RUNNING began on a tick (no earlier than the first one
+                # after that poll) and the progress was produced on the last tick before the
+                # sighting. Both bounds stay on the slow side, but a tick tighter than the poll
+                # times: a poll-time guess predicts a 20 s task finishing a whole tick late.
+                began = max(began, self.phase.first_tick_after(began) - spread)
+                seen = pts[0][0]
             # Conservative (slow) guess: the halfway refinement poll corrects it.
             if seen - began > 1e-6:
                 return p1 / (seen - began)
