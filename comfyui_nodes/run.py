@@ -220,7 +220,8 @@ def generate_job(
     Money safety, in order: (1) a succeeded earlier job for the same request whose file still
     exists is returned without any request (``reuse=True``); (2) an earlier job for the same
     request that has a task on Runway but no result (a timeout, a crash, a ComfyUI restart) is
-    resumed instead of paying again; (3) only then is a new task created, once.
+    resumed instead of paying again (both by the core's ``reuse=True``); (3) only then is a new
+    task created, once. The per-request lock makes identical nodes in one prompt pay once.
     """
 
     def job(token: Any, emit: EventSink) -> Any:
@@ -233,11 +234,6 @@ def generate_job(
                 if token.cancelled:
                     raise act_two.errors.TaskCancelledError(
                         "Cancelled before anything was sent.", task_id=""
-                    )
-                pending = _unfinished_twin(client, checked.fingerprint)
-                if pending is not None:
-                    return client.resume(
-                        pending.job_id, on_event=emit, cancel=token, timeout=inputs.timeout
                     )
                 return client.generate(
                     request,
@@ -252,14 +248,6 @@ def generate_job(
             shutil.rmtree(scratch, ignore_errors=True)
 
     return job
-
-
-def _unfinished_twin(client: Any, fingerprint: str) -> Any:
-    """An unfinished journal job for the same request (with an explicit seed), if any."""
-    for rec in reversed(client.unfinished_jobs()):
-        if rec.fingerprint == fingerprint and rec.seed is not None and rec.task_id:
-            return rec
-    return None
 
 
 #: The fetch node waits in slices this long, so an interrupt stops it between slices WITHOUT

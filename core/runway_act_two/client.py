@@ -13,6 +13,7 @@ paid task halfway.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -704,6 +705,15 @@ class ActTwoClient:
             found = self.journal.find_reusable(checked.fingerprint)
             if found is not None and found.output_path and found.task_id:
                 return self._reuse(found, target, on_event, started)
+            # The same request already has a task on Runway but no result (a timeout, a crash,
+            # a host restart): finish that one rather than pay for it again.
+            twin = self._unfinished_twin(checked.fingerprint)
+            if twin is not None:
+                done = self.resume(twin.job_id, on_event=on_event, cancel=cancel, timeout=timeout)
+                _copy_result(done.output_path, target)
+                return dataclasses.replace(
+                    done, output_path=target, sidecar_path=target.with_name(target.name + ".json")
+                )
         sub = self._submit(checked, target, on_event=on_event, cancel=cancel, started=started)
         submitted_at = time.monotonic()
         self.journal.claim(sub.job_id)
@@ -765,13 +775,7 @@ class ActTwoClient:
         self, rec: JobRecord, target: Path, on_event: EventCallback | None, started: float
     ) -> JobResult:
         assert rec.output_path is not None and rec.task_id is not None
-        src = Path(rec.output_path)
-        if src.resolve() != target.resolve():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, target)
-            side_src = src.with_name(src.name + ".json")
-            if side_src.is_file():
-                shutil.copyfile(side_src, target.with_name(target.name + ".json"))
+        _copy_result(Path(rec.output_path), target)
         self._emit(
             on_event,
             JobEvent(
@@ -800,6 +804,13 @@ class ActTwoClient:
     # -- journal -------------------------------------------------------------------------------
     def jobs(self) -> list[JobRecord]:
         return self.journal.all()
+
+    def _unfinished_twin(self, fingerprint: str) -> JobRecord | None:
+        """An unfinished job for the same request (explicit seed) that already has a task."""
+        for rec in reversed(self.unfinished_jobs()):
+            if rec.fingerprint == fingerprint and rec.seed is not None and rec.task_id:
+                return rec
+        return None
 
     def unfinished_jobs(self) -> list[JobRecord]:
         """Jobs with a task on Runway and no result yet (stale submits become 'ambiguous')."""
@@ -908,6 +919,17 @@ class ActTwoClient:
     def organization(self) -> Organization:
         self._require_settings()
         return parse_organization(self.transport.call("GET", api.PATH_ORGANIZATION))
+
+
+def _copy_result(src: Path, target: Path) -> None:
+    """Put an earlier result (and its sidecar) at the path this caller asked for."""
+    if src.resolve() == target.resolve():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, target)
+    side_src = src.with_name(src.name + ".json")
+    if side_src.is_file():
+        shutil.copyfile(side_src, target.with_name(target.name + ".json"))
 
 
 def _with_resume_hint(exc: ActTwoError, task_id: str) -> ActTwoError:

@@ -147,6 +147,32 @@ def test_reuse_returns_an_identical_paid_result_without_requests(
     assert count(sandbox, "create", n + 3) == n + 3
 
 
+def test_reuse_resumes_an_unfinished_identical_task_instead_of_paying_again(
+    sandbox: Any, media: dict[str, Path], tmp_path: Path
+) -> None:
+    from runway_act_two.errors import WaitTimeoutError
+    from runway_act_two.polling import PollConfig
+
+    sandbox.configure(task_seconds=3.0)
+    client = ActTwoClient(
+        api_key=sandbox.api_key,
+        base_url=sandbox.base_url,
+        data_dir=tmp_path / "data",
+        poll=PollConfig(cadence=0.05),
+    )
+    try:
+        with pytest.raises(WaitTimeoutError) as info:
+            client.generate(_req(media, seed=7), tmp_path / "a.mp4", reuse=True, timeout=0.3)
+        task_id = info.value.task_id
+        assert count(sandbox, "create", 1) == 1
+        result = client.generate(_req(media, seed=7), tmp_path / "b.mp4", reuse=True)
+        assert result.task_id == task_id and result.output_path == tmp_path / "b.mp4"
+        assert result.output_path.is_file() and result.sidecar_path.is_file()
+        assert sandbox.count("create") == 1  # the same paid task, finished, not a second one
+    finally:
+        client.close()
+
+
 def test_missing_key_is_reported_with_input_problems_before_any_request(
     sandbox: Any, media: dict[str, Path], tmp_path: Path
 ) -> None:
