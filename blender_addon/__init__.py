@@ -19,7 +19,7 @@ from . import jobs, ops, prefs, props, ui
 _CLASSES: tuple[type, ...] = (*prefs.CLASSES, *props.CLASSES, *ops.CLASSES, *ui.CLASSES)
 
 
-@persistent  # type: ignore[misc]
+@persistent
 def _on_save_pre(*args: Any) -> None:
     """Move results of a so far unsaved file beside the .blend being written (//act_two/)."""
     target = args[0] if args and isinstance(args[0], str) and args[0] else bpy.data.filepath
@@ -27,7 +27,7 @@ def _on_save_pre(*args: Any) -> None:
         jobs.move_unsaved_results(target)
 
 
-@persistent  # type: ignore[misc]
+@persistent
 def _on_load_post(*_args: Any) -> None:
     """After opening a file (or starting Blender), offer unfinished jobs from the journal."""
     jobs.file_loaded()

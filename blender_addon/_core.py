@@ -39,4 +39,4 @@ def client_class() -> type:
     cls = getattr(core, "ActTwoClient", None)
     if cls is None:
         cls = submodule("client").ActTwoClient
-    return cls  # type: ignore[no-any-return]
+    return cls

@@ -17,7 +17,7 @@ from ._core import api_surface
 
 
 class ActTwoPreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__  # type: ignore[assignment]
+    bl_idname = __package__
 
     api_key: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="API key",
@@ -58,7 +58,7 @@ def get(context: bpy.types.Context | None = None) -> ActTwoPreferences | None:
     """The preferences, or None when the add-on was registered without addon_utils (scripts)."""
     context = context or bpy.context
     addon = context.preferences.addons.get(__package__)
-    return addon.preferences if addon is not None else None  # type: ignore[return-value]
+    return addon.preferences if addon is not None else None
 
 
 def connection(context: bpy.types.Context | None = None) -> tuple[str | None, str | None]:

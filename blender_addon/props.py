@@ -134,9 +134,9 @@ CLASSES = (ActTwoSettings,)
 
 
 def register_props() -> None:
-    bpy.types.Scene.act_two = bpy.props.PointerProperty(type=ActTwoSettings)  # type: ignore[attr-defined]
+    bpy.types.Scene.act_two = bpy.props.PointerProperty(type=ActTwoSettings)
 
 
 def unregister_props() -> None:
     if hasattr(bpy.types.Scene, "act_two"):
-        del bpy.types.Scene.act_two  # type: ignore[attr-defined]
+        del bpy.types.Scene.act_two
