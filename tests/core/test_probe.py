@@ -128,6 +128,18 @@ def test_truncated_images_do_not_decode(tmp_path: Path, maker: object) -> None:
         default_prober().probe(cut)
 
 
+def test_png_with_damaged_pixel_data_is_rejected(tmp_path: Path) -> None:
+    """PNG integrity is checked by chunk CRCs (no inflate): one flipped IDAT byte must fail."""
+    src = make_png(tmp_path / "a.png", 200, 150)
+    data = bytearray(src.read_bytes())
+    data[data.find(b"IDAT") + 20] ^= 0xFF
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(bytes(data))
+    assert default_prober().probe(src).kind == "image"
+    with pytest.raises(MediaProbeError, match="decode"):
+        default_prober().probe(bad)
+
+
 def test_video_with_intact_headers_but_garbage_frames_is_rejected(tmp_path: Path) -> None:
     """The headers parse, but the picture data is noise: only the decode check catches it."""
     src = make_mp4(tmp_path / "a.mp4", 3.5, faststart=True)
