@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import bpy
 
 from . import messages, vse
-from ._core import api_surface, client_class, core
+from ._core import api_surface, client_class, core, submodule
 
 POLL_SECONDS = 0.25  # how often the UI timer drains events while jobs run
 RESULTS_FOLDER = "act_two"  # beside the .blend: //act_two/
@@ -38,6 +39,10 @@ _events: queue.Queue[tuple[str, str, Any]] = queue.Queue()
 _jobs: dict[str, JobState] = {}
 _journal: list[JournalEntry] = []
 _journal_error = ""
+# Main-thread work is cut into stages, one per tick, so no tick holds Blender for long:
+# ("movie", key) adds the movie strip, ("finish", key) its sound and properties.
+_stages: deque[tuple[str, str]] = deque()
+_journal_dirty = False
 
 
 @dataclass
@@ -69,6 +74,8 @@ class JobState:
     strip_name: str = ""
     result_path: Path | None = None
     detached: bool = False  # another .blend was opened since the job started
+    media: tuple[float, float] | None = None  # (fps, seconds) probed by the worker
+    placing: Any = field(default=None, repr=False)  # vse.MoviePlaced between the two stages
     token: Any = field(default=None, repr=False)
     thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -208,13 +215,24 @@ def _worker(
             result = client.generate(
                 request, output_path, on_event=on_event, cancel=token, reuse=reuse
             )
-        _events.put((key, "result", result))
+        _events.put((key, "result", (result, _probe_result(Path(result.output_path)))))
     except BaseException as exc:  # every failure becomes a message in the panel, none a traceback
         _events.put((key, "error", exc))
     finally:
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()
+
+
+def _probe_result(path: Path) -> tuple[float, float] | None:
+    """(fps, seconds) from the file's headers, read here so the main thread need not load it."""
+    try:
+        info = submodule("media.probe").HeaderProber(decode_check=False).probe(path)
+    except Exception:
+        return None  # the main thread then asks Blender itself
+    if not info.fps or not info.duration:
+        return None
+    return float(info.fps), float(info.duration)
 
 
 def _start(state: JobState, target: dict[str, Any]) -> JobState:
@@ -369,56 +387,119 @@ def _final_location(path: Path) -> Path:
 
 
 def import_result(state: JobState, scene: bpy.types.Scene | None = None) -> None:
-    """Place ``state.result_path`` on the timeline of its scene (main thread only)."""
+    """Place ``state.result_path`` on the timeline of its scene at once (main thread only)."""
+    if _place_movie(state, scene):
+        _place_rest(state, scene)
+
+
+def _place_movie(state: JobState, scene: bpy.types.Scene | None = None) -> bool:
+    """Stage one: the movie strip. True when stage two (``_place_rest``) is due."""
     path = state.result_path
     if path is None:
-        return
+        return False
     if scene is None and state.detached:
         state.notice = "Another file was opened meanwhile; press Import to place it in this one."
         _finish(state, "ready")
-        return
+        return False
     scene = scene or bpy.data.scenes.get(state.scene_name)
     if scene is None:
         state.notice = f"Scene '{state.scene_name}' is gone; press Import to use the current scene."
         _finish(state, "ready")
-        return
+        return False
     state.phase = "importing"
+    state.scene_name = scene.name
     try:
         path = _final_location(path)
         state.result_path = path
-        placed = vse.place_result(
+        fps, seconds = state.media if state.media else (None, None)
+        state.placing = vse.place_movie(
             scene,
             path,
             frame_start=state.frame_start,
             name=state.label,
-            job_id=state.job_id,
-            task_id=state.task_id,
             match_fps=state.match_fps,
+            fps=fps,
+            duration=seconds,
         )
     except Exception as exc:  # placement problems are shown, the file stays for a manual import
-        why = str(exc) if isinstance(exc, vse.PlacementError) else messages.describe(exc)
-        state.notice = f"The video is saved at {path}; press Import to try placing it again."
-        _finish(state, "ready", why)
+        _placement_failed(state, path, exc)
+        return False
+    return True
+
+
+def _place_rest(state: JobState, scene: bpy.types.Scene | None = None) -> None:
+    """Stage two: the sound strip, the job's properties, the undo step. ``scene`` is given when
+    both stages run at once (an explicit import); a staged job re-finds its scene by name."""
+    placed, path = state.placing, state.result_path
+    state.placing = None
+    if placed is None or path is None:
         return
-    state.strip_name = placed.movie.name
+    if scene is None:
+        scene = None if state.detached else bpy.data.scenes.get(state.scene_name)
+    if scene is None:
+        state.notice = "Another file was opened meanwhile; press Import to place it in this one."
+        _finish(state, "ready")
+        return
+    try:
+        result = vse.finish_placement(
+            scene, placed, path, name=state.label, job_id=state.job_id, task_id=state.task_id
+        )
+    except Exception as exc:
+        _placement_failed(state, path, exc)
+        return
+    state.strip_name = result.movie.name
     if not bpy.app.background:  # make the placement one undo step of its own
         with contextlib.suppress(Exception):
             bpy.ops.ed.undo_push(message=f"Import {state.label}")
-    if placed.fps_mismatch:
+    if result.fps_mismatch:
         state.notice = (
-            f"The video is {placed.video_fps:g} fps but the scene is "
+            f"The video is {result.video_fps:g} fps but the scene is "
             f"{vse.scene_fps(scene):g} fps: press Match Frame Rate so it plays at the right speed."
         )
     _finish(state, "imported")
 
 
+def _placement_failed(state: JobState, path: Path, exc: Exception) -> None:
+    why = str(exc) if isinstance(exc, vse.PlacementError) else messages.describe(exc)
+    state.notice = f"The video is saved at {path}; press Import to try placing it again."
+    _finish(state, "ready", why)
+
+
+def _run_stage() -> bool:
+    """Run at most one stage of main-thread work; True if one ran."""
+    global _journal_dirty
+    while _stages:
+        stage, key = _stages.popleft()
+        state = _jobs.get(key)
+        if state is None or state.finished:
+            continue
+        try:
+            if stage == "movie":
+                if _place_movie(state):
+                    _stages.append(("finish", key))
+            else:
+                _place_rest(state)
+        except Exception as exc:  # a broken stage must not kill the timer
+            state.placing = None
+            _finish(state, "failed", messages.describe(exc))
+        return True
+    if _journal_dirty:
+        _journal_dirty = False
+        with contextlib.suppress(Exception):
+            refresh_journal()
+        return True
+    return False
+
+
 def _handle(key: str, kind: str, payload: Any) -> None:
+    global _journal_dirty
     state = _jobs.get(key)
     if state is None:
         return  # a job from before the add-on was reloaded
     if kind == "event":
         _apply_event(state, payload)
     elif kind == "result":
+        payload, media = payload
         state.job_id = payload.job_id or state.job_id
         state.task_id = payload.task_id or state.task_id
         if payload.cost_credits is not None:
@@ -426,14 +507,15 @@ def _handle(key: str, kind: str, payload: Any) -> None:
         if payload.estimated_credits is not None:
             state.estimated_credits = payload.estimated_credits
         state.result_path = Path(payload.output_path)
+        state.media = media
         if getattr(payload, "reused", False):
             state.notice = "Reused an identical earlier result: nothing was spent."
-        import_result(state)
-        refresh_journal()
+        _stages.append(("movie", key))
+        _journal_dirty = True
     elif kind == "error":
         cancelled = isinstance(payload, core.errors.TaskCancelledError)
         _finish(state, "cancelled" if cancelled else "failed", messages.describe(payload))
-        refresh_journal()
+        _journal_dirty = True
         if not cancelled:
             _popup(state.label, state.error)
 
@@ -458,7 +540,16 @@ def _popup(title: str, text: str) -> None:
 
 
 def process_pending(block_seconds: float = 0.0) -> int:
-    """Apply queued worker messages; wait up to ``block_seconds`` for the first. Returns count."""
+    """Apply queued worker messages (waiting up to ``block_seconds`` for the first when no
+    main-thread work is due), then run at most one stage of that work. Returns what it did."""
+    busy = bool(_stages) or _journal_dirty
+    handled = _drain(0.0 if busy else block_seconds)
+    if _run_stage():
+        handled += 1
+    return handled
+
+
+def _drain(block_seconds: float) -> int:
     handled = 0
     try:
         item = _events.get(timeout=block_seconds) if block_seconds > 0 else _events.get_nowait()
@@ -494,7 +585,7 @@ def tick() -> float | None:
         process_pending()
     with contextlib.suppress(Exception):
         redraw()
-    return POLL_SECONDS if active() else None
+    return POLL_SECONDS if active() or _stages or _journal_dirty else None
 
 
 def ensure_timer() -> None:
@@ -640,7 +731,10 @@ def file_loaded() -> None:
 def reset() -> None:
     """Forget every job (unregister). Running workers are detached, never cancelled: their tasks
     are paid for, finish on Runway, and stay in the journal for the Resume list."""
+    global _journal_dirty
     _jobs.clear()
+    _stages.clear()
+    _journal_dirty = False
     _journal.clear()
     with contextlib.suppress(queue.Empty):
         while True:

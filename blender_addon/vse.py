@@ -138,32 +138,55 @@ def _add_sound(se: Any, path: Path, name: str, start: int, end: int, above: int)
     return sound
 
 
-def place_result(
+@dataclass
+class MoviePlaced:
+    """The first half of a placement: the movie strip is on the timeline, its sound not yet."""
+
+    movie: Any
+    speed: Any | None
+    fps: float
+    fps_mismatch: bool
+    top_channel: int
+
+
+def place_movie(
     scene: bpy.types.Scene,
     path: Path,
     *,
     frame_start: int,
     name: str,
-    job_id: str,
-    task_id: str | None,
     match_fps: bool,
-) -> Placement:
-    """Add the result as a movie strip (+ its sound) at ``frame_start`` on free channels."""
-    fps, frames = probe_movie(path)
+    fps: float | None = None,
+    duration: float | None = None,
+) -> MoviePlaced:
+    """Add the result's movie strip at ``frame_start`` on a free channel (retimed if needed).
+
+    ``fps``/``duration`` from the core's header probe (read off the main thread) spare Blender's
+    own probe, which loads the clip a second time; without them Blender probes the file.
+    """
+    if fps is None or fps <= 0 or duration is None or duration <= 0:
+        fps, frames = probe_movie(path)
+    else:
+        if not path.is_file():
+            raise PlacementError(f"The result file is missing: {path}")
+        frames = max(2, round(duration * fps))
     if match_fps and fps_differs(scene_fps(scene), fps):
         set_scene_fps(scene, fps)  # before new_sound: sound strips are sized in scene time
     se = scene.sequence_editor or scene.sequence_editor_create()
     coll = strips_of(se)
     mismatch = fps_differs(scene_fps(scene), fps)
-    timeline_len = round(frames / fps * scene_fps(scene)) if mismatch else frames
-    ch = free_channel(se, frame_start, frame_start + max(frames, timeline_len))
+    room = frames + 2  # a header estimate can be a frame off Blender's count
+    timeline_room = round(room / fps * scene_fps(scene)) if mismatch else room
+    ch = free_channel(se, frame_start, frame_start + max(room, timeline_room))
     movie = coll.new_movie(
         name=name, filepath=str(path), channel=ch, frame_start=frame_start, fit_method="FIT"
     )
     a, b = span(movie)
-    if b - a != frames:
-        coll.remove(movie)
+    if b - a <= 1 or abs((b - a) - frames) > 2:
+        coll.remove(movie)  # Blender made a 1-frame strip: it could not read the file
         raise PlacementError(f"Blender could not load the result video {path.name}.")
+    frames = b - a
+    timeline_len = round(frames / fps * scene_fps(scene)) if mismatch else frames
     fps_mismatch = False
     speed = None
     if mismatch:
@@ -176,11 +199,29 @@ def place_result(
                 speed = _stretch_with_speed_effect(se, movie, frame_start + timeline_len)
             except (RuntimeError, TypeError, ValueError):
                 fps_mismatch = True  # the panel then offers "Match Frame Rate"
-    a, b = span(movie)
     movie.filepath = _stored_path(path)
     top = speed.channel if speed is not None else ch
-    sound = _add_sound(se, path, f"{name} audio", a, b, top + 1)
-    for strip in (movie, sound, speed):
+    return MoviePlaced(movie, speed, fps, fps_mismatch, top)
+
+
+def finish_placement(
+    scene: bpy.types.Scene,
+    placed: MoviePlaced,
+    path: Path,
+    *,
+    name: str,
+    job_id: str,
+    task_id: str | None,
+) -> Placement:
+    """The second half: the sound strip, the job's custom properties, the selection."""
+    se = scene.sequence_editor
+    movie = placed.movie
+    try:
+        a, b = span(movie)
+    except ReferenceError:
+        raise PlacementError("The new strip was removed before its sound was added.") from None
+    sound = _add_sound(se, path, f"{name} audio", a, b, placed.top_channel + 1)
+    for strip in (movie, sound, placed.speed):
         if strip is not None:
             strip[JOB_PROP] = job_id
             if task_id:
@@ -190,8 +231,37 @@ def place_result(
     movie.select = True
     se.active_strip = movie
     return Placement(
-        movie=movie, sound=sound, fps_mismatch=fps_mismatch, video_fps=fps, speed=speed
+        movie=movie,
+        sound=sound,
+        fps_mismatch=placed.fps_mismatch,
+        video_fps=placed.fps,
+        speed=placed.speed,
     )
+
+
+def place_result(
+    scene: bpy.types.Scene,
+    path: Path,
+    *,
+    frame_start: int,
+    name: str,
+    job_id: str,
+    task_id: str | None,
+    match_fps: bool,
+    fps: float | None = None,
+    duration: float | None = None,
+) -> Placement:
+    """Add the result as a movie strip (+ its sound) at ``frame_start`` on free channels."""
+    placed = place_movie(
+        scene,
+        path,
+        frame_start=frame_start,
+        name=name,
+        match_fps=match_fps,
+        fps=fps,
+        duration=duration,
+    )
+    return finish_placement(scene, placed, path, name=name, job_id=job_id, task_id=task_id)
 
 
 def _stretch_with_speed_effect(se: Any, movie: Any, end: int) -> Any:
