@@ -419,3 +419,49 @@ def test_job_started_unsaved_and_finished_after_saving_lands_beside_the_blend(
     movie = addon.vse.job_strips(bpy.context.scene, state.job_id)[0]
     assert movie.filepath == f"//act_two/{state.result_path.name}"
     assert (state.result_path.parent / (state.result_path.name + ".json")).is_file()
+
+
+def test_placement_is_spread_over_ticks_so_no_tick_does_it_all(
+    addon: ModuleType, sandbox: Any, reference_video: Path, character_image: Path
+) -> None:
+    """One tick adds the movie strip, the next its sound and job properties (benchmark 4)."""
+    import time
+
+    scene = build_camera_scene()
+    _settings(reference_video, character_image)
+    assert bpy.ops.act_two.generate(mode="ASYNC") == {"FINISHED"}
+    state = _only_job(addon)
+    deadline = time.monotonic() + 90
+    while state.phase != "importing" and not state.finished:
+        assert time.monotonic() < deadline, (state.phase, state.error)
+        addon.jobs.tick()
+        time.sleep(0.02)
+    assert not state.finished  # the movie is placed, the rest waits for the next tick
+    se = scene.sequence_editor
+    movies = [s for s in addon.vse.all_strips(se) if s.type == "MOVIE"]
+    assert len(movies) == 1 and "act_two_job_id" not in movies[0]
+    assert not [s for s in addon.vse.all_strips(se) if s.type == "SOUND"]
+    addon.jobs.tick()
+    assert state.finished and state.outcome == "imported", state.error
+    _assert_placed(addon, scene, state.job_id, scene.frame_current)
+    addon.jobs.tick()  # the deferred journal refresh
+    assert addon.jobs.tick() is None
+
+
+def test_a_file_opened_between_the_two_placement_ticks_holds_the_result(
+    addon: ModuleType, sandbox: Any, reference_video: Path, character_image: Path
+) -> None:
+    import time
+
+    _settings(reference_video, character_image)
+    assert bpy.ops.act_two.generate(mode="ASYNC") == {"FINISHED"}
+    state = _only_job(addon)
+    deadline = time.monotonic() + 90
+    while state.phase != "importing" and not state.finished:
+        assert time.monotonic() < deadline, (state.phase, state.error)
+        addon.jobs.tick()
+        time.sleep(0.02)
+    bpy.ops.wm.read_homefile(use_empty=True)  # the artist opens another file right then
+    pump(addon, lambda: state.finished)
+    assert state.outcome == "ready" and "Another file" in state.notice
+    assert addon.vse.job_strips(bpy.context.scene) == []
