@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import time
 import uuid
@@ -161,8 +162,20 @@ class Journal:
         self.path = Path(path)
         self._secret = secret
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        # WAL mode is a property of the file, set once here. Switching it (and creating the
+        # schema) while another process or thread does the same can fail at once with "database
+        # is locked", without waiting for the busy timeout: retry that for a while.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                with self._connect() as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02 + random.random() * 0.05)
 
     @classmethod
     def in_dir(cls, directory: Path, *, secret: str | None = None) -> Journal:
@@ -176,7 +189,6 @@ class Journal:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             yield db
         finally:

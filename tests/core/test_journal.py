@@ -140,3 +140,42 @@ def test_rows_survive_a_corrupt_options_column(tmp_path: Path) -> None:
     db.close()
     assert j.get(job).options == {}  # type: ignore[union-attr]
     assert json.dumps(j.get(job).to_json())  # type: ignore[union-attr]
+
+
+def test_many_processes_opening_a_new_journal_at_once_never_see_it_locked(tmp_path: Path) -> None:
+    """Blender, ComfyUI and the CLI may open the same (new) journal at the same moment."""
+    import threading
+
+    from runway_act_two.journal import Journal
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(12)
+
+    def open_and_write(i: int) -> None:
+        try:
+            barrier.wait()
+            for k in range(10):  # every new client opens the journal anew, while others write
+                j = Journal(tmp_path / "fresh" / "journal.sqlite3")
+                job = j.start(
+                    fingerprint=f"f{i}",
+                    options={},
+                    seed=i,
+                    character=None,
+                    reference=None,
+                    estimated_credits=5,
+                    output_path=None,
+                    base_url="http://127.0.0.1:1",
+                    host="test",
+                )
+                if k < 9:
+                    j.update(job, state="rejected")
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_write, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(Journal(tmp_path / "fresh" / "journal.sqlite3").all()) == 120
