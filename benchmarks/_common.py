@@ -87,6 +87,18 @@ class Table:
         return "\n".join(out) + "\n"
 
 
+def print_tables(title: str, make: Any) -> int:
+    """Run one benchmark's ``make() -> list[Table]`` and print its tables (or why it skipped)."""
+    try:
+        tables = make()
+    except Skip as exc:
+        print(f"### {title}\n\nSKIPPED: {exc}\n")
+        return 0
+    for table in tables:
+        print(table.render())
+    return 0
+
+
 def skipped_table(title: str, reason: str) -> Table:
     t = Table(title, ["status", "why"])
     t.add("SKIPPED", reason)

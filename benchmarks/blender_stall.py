@@ -31,6 +31,7 @@ from benchmarks._common import (
     Skip,
     Table,
     client_available,
+    print_tables,
     sandbox_available,
     scratch_dir,
     verdict,
@@ -264,14 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one Blender version only")
     args = ap.parse_args(argv)
-    try:
-        tables = run(args.quick)
-    except Skip as exc:
-        print(f"### {TITLE}\n\nSKIPPED: {exc}\n")
-        return 0
-    for table in tables:
-        print(table.render())
-    return 0
+    return print_tables(TITLE, lambda: run(args.quick))
 
 
 if __name__ == "__main__":

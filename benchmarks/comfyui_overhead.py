@@ -35,6 +35,7 @@ from benchmarks._common import (
     child_main,
     client_available,
     fmt_mb,
+    print_tables,
     sandbox_available,
     scratch_dir,
     verdict,
@@ -302,14 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 runs each instead of 3")
     args = ap.parse_args(argv)
-    try:
-        tables = run(args.quick)
-    except Skip as exc:
-        print(f"### {TITLE}\n\nSKIPPED: {exc}\n")
-        return 0
-    for table in tables:
-        print(table.render())
-    return 0
+    return print_tables(TITLE, lambda: run(args.quick))
 
 
 if __name__ == "__main__":

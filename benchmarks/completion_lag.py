@@ -32,6 +32,7 @@ from benchmarks._common import (
     fmt_s,
     median,
     percentile,
+    print_tables,
     sandbox_available,
     scratch_dir,
     verdict,
@@ -194,14 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="20 and 60 s tasks, 3 per client")
     ap.add_argument("--per-cell", type=int, help="tasks per (duration, client)")
     args = ap.parse_args(argv)
-    try:
-        tables = run(args.quick, args.per_cell)
-    except Skip as exc:
-        print(f"### {TITLE}\n\nSKIPPED: {exc}\n")
-        return 0
-    for t in tables:
-        print(t.render())
-    return 0
+    return print_tables(TITLE, lambda: run(args.quick, args.per_cell))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from benchmarks._common import (
     Table,
     client_available,
     fmt_ratio,
+    print_tables,
     sandbox_available,
     scratch_dir,
     verdict,
@@ -148,14 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="3 runs instead of 5")
     ap.add_argument("--size-mb", type=int, default=100)
     args = ap.parse_args(argv)
-    try:
-        tables = run(args.quick, args.size_mb)
-    except Skip as exc:
-        print(f"### {TITLE}\n\nSKIPPED: {exc}\n")
-        return 0
-    for t in tables:
-        print(t.render())
-    return 0
+    return print_tables(TITLE, lambda: run(args.quick, args.size_mb))
 
 
 if __name__ == "__main__":

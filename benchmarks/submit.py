@@ -32,6 +32,7 @@ from benchmarks._common import (
     fmt_mb,
     fmt_ratio,
     fmt_s,
+    print_tables,
     run_child,
     sandbox_available,
     scratch_dir,
@@ -385,14 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats, uploads up to 50 MB")
     args = ap.parse_args(argv)
-    try:
-        tables = run(args.quick)
-    except Skip as exc:
-        print(f"### {TITLE_TIME.format(n='-')}\n\nSKIPPED: {exc}\n")
-        return 0
-    for t in tables:
-        print(t.render())
-    return 0
+    return print_tables(TITLE_TIME.format(n="-"), lambda: run(args.quick))
 
 
 if __name__ == "__main__":
