@@ -242,6 +242,7 @@ def generate_job(
                     cancel=token,
                     timeout=inputs.timeout,
                     reuse=True,
+                    checked=checked,
                 )
         finally:
             client.close()

@@ -697,10 +697,16 @@ class ActTwoClient:
         cancel: CancelToken | None = None,
         timeout: float | None = None,
         reuse: bool = False,
+        checked: CheckedRequest | None = None,
     ) -> JobResult:
+        """Check, submit once, wait, download. ``checked`` is this client's own ``check()`` of
+        the same request, when the host already needed it (its fingerprint, say): the media is
+        then not read twice (a file whose size changed since is still refused before any
+        request)."""
         started = time.monotonic()
         target = Path(output_path).expanduser()
-        checked = self.check(request)
+        if checked is None or checked.request is not request:
+            checked = self.check(request)
         if reuse and request.seed is not None:
             found = self.journal.find_reusable(checked.fingerprint)
             if found is not None and found.output_path and found.task_id:

@@ -242,3 +242,30 @@ def test_submit_then_wait_then_download(
     rec = client.journal.get(sub.job_id)
     assert rec is not None and rec.state == "succeeded"
     assert client.get_task(sub.task_id).status == "SUCCEEDED"
+
+
+def test_a_host_check_is_reused_and_a_mismatched_one_ignored(
+    client: ActTwoClient,
+    sandbox: Any,
+    media: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import runway_act_two.validation as validation
+
+    request = _req(media, seed=5)
+    checked = client.check(request)
+    calls: list[object] = []
+    real = validation.check_request
+
+    def counting(req: Any, **kw: Any) -> Any:
+        calls.append(req)
+        return real(req, **kw)
+
+    monkeypatch.setattr(validation, "check_request", counting)
+    client.generate(request, tmp_path / "a.mp4", checked=checked)
+    assert calls == []  # the host's check was used: the media was not read again
+    other = _req(media, seed=6)
+    result = client.generate(other, tmp_path / "b.mp4", checked=checked)
+    assert calls == [other] and result.seed == 6  # a check of another request is ignored
+    assert count(sandbox, "create", 2) == 2
