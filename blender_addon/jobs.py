@@ -197,6 +197,7 @@ def _worker(
     base_url: str | None,
     token: Any,
     request: Any,
+    checked: Any,
     output_path: Path,
     resume_job_id: str | None,
     reuse: bool,
@@ -213,7 +214,7 @@ def _worker(
             result = client.resume(resume_job_id, on_event=on_event, cancel=token)
         else:
             result = client.generate(
-                request, output_path, on_event=on_event, cancel=token, reuse=reuse
+                request, output_path, on_event=on_event, cancel=token, reuse=reuse, checked=checked
             )
         _events.put((key, "result", (result, _probe_result(Path(result.output_path)))))
     except BaseException as exc:  # every failure becomes a message in the panel, none a traceback
@@ -258,7 +259,12 @@ def start_generate(
     frame_start: int,
     match_fps: bool,
     reuse: bool,
+    checked: Any = None,
 ) -> JobState:
+    """Start a job on a worker thread. ``checked``: the press's own ``check()`` of ``request``
+    (the worker then does not read, probe and hash the media a second time)."""
+    reference = getattr(request.reference, "path", None)
+    vse.warm_movie_decoder(Path(reference) if reference else None)
     key = uuid.uuid4().hex[:8]
     output = new_output_path(request.seed)
     state = JobState(
@@ -275,6 +281,7 @@ def start_generate(
             "api_key": api_key,
             "base_url": base_url,
             "request": request,
+            "checked": checked,
             "output_path": output,
             "resume_job_id": None,
             "reuse": reuse,
@@ -308,6 +315,7 @@ def start_resume(
             "api_key": api_key,
             "base_url": base_url,
             "request": None,
+            "checked": None,
             "output_path": Path(),
             "resume_job_id": job_id,
             "reuse": False,

@@ -148,10 +148,11 @@ class ACT_TWO_OT_generate(bpy.types.Operator):
             expression_intensity=int(props.expression_intensity),
             public_figure_threshold=props.public_figure_threshold,
         )
-        jobs.check(request, api_key, base_url)  # every local problem at once, nothing sent
+        checked = jobs.check(request, api_key, base_url)  # every problem at once, nothing sent
         target = vse.vse_scene(context)
         state = jobs.start_generate(
             request,
+            checked=checked,
             api_key=api_key,
             base_url=base_url,
             scene=target,

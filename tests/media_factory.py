@@ -8,6 +8,7 @@ size-limit checks. Typical clips take well under a second to make.
 from __future__ import annotations
 
 import shutil
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -199,3 +200,15 @@ def make_big_file(path: Path, size: int, head_from: Path | None = None) -> Path:
                 shutil.copyfileobj(src, out)
         out.truncate(size)
     return path
+
+
+def padded_mp4(src: Path, dst: Path, total_bytes: int) -> Path:
+    """``src`` plus a trailing ISO-BMFF ``free`` box: a valid MP4 of exactly ``total_bytes``
+    (sparse on disk), for size limits that need real media under them."""
+    head = src.read_bytes()
+    pad = total_bytes - len(head)
+    with open(dst, "wb") as fh:
+        fh.write(head)
+        fh.write(struct.pack(">I4sQ", 1, b"free", pad))
+        fh.truncate(total_bytes)
+    return dst

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import api_surface as api
 from .config import Settings, data_dir, resolve_settings
+from .create_body import BodySourceError, BodyStopped
 from .download import DownloadProgress, write_sidecar
 from .download import download as download_file
 from .errors import (
@@ -169,6 +170,8 @@ class ActTwoClient:
 
     def close(self) -> None:
         self.transport.close()
+        if self._journal is not None:
+            self._journal.close()
 
     # -- plumbing ------------------------------------------------------------------------------
     @property
@@ -249,7 +252,7 @@ class ActTwoClient:
         cancel: CancelToken | None,
         started: float,
     ) -> Submission:
-        from .prepare import build_body
+        from .prepare import build_body, sending_error
 
         request = checked.request
         self._emit(
@@ -287,9 +290,12 @@ class ActTwoClient:
                 raise TaskCancelledError("Cancelled before the task was created.", task_id="")
             self.journal.update(job_id, state=SUBMITTING)
             posting = True
-            answer = self.transport.call(
-                "POST", api.PATH_CHARACTER_PERFORMANCE, json=body, create=True, cancel=cancel
-            )
+            try:
+                answer = self.transport.call(
+                    "POST", api.PATH_CHARACTER_PERFORMANCE, body=body, create=True, cancel=cancel
+                )
+            except (BodySourceError, BodyStopped) as exc:  # stopped before its last byte
+                raise sending_error(checked, exc) from None
             try:
                 created = parse_created(answer)
             except ResponseFormatError as exc:
@@ -699,10 +705,10 @@ class ActTwoClient:
         reuse: bool = False,
         checked: CheckedRequest | None = None,
     ) -> JobResult:
-        """Check, submit once, wait, download. ``checked`` is this client's own ``check()`` of
-        the same request, when the host already needed it (its fingerprint, say): the media is
-        then not read twice (a file whose size changed since is still refused before any
-        request)."""
+        """Check, submit once, wait, download. ``checked`` is a ``check()`` of the same request
+        (by this client, or one with the same settings and prober) that the host already
+        needed (to show problems at once, for its fingerprint): the media is then not read
+        twice (a file whose size changed since is still refused before any request)."""
         started = time.monotonic()
         target = Path(output_path).expanduser()
         if checked is None or checked.request is not request:

@@ -1,9 +1,10 @@
 """Turn a checked request into the JSON body of ``POST /v1/character_performance``.
 
 This is the last step before money is spent, and the only one that moves media: local files
-become data URIs (streamed base64) or ephemeral uploads exactly as ``validation`` planned, URLs
-pass through untouched. A file that changed since it was checked is refused rather than sent,
-because the fingerprint (and the user's cost estimate) describe the checked content.
+become data URIs (encoded while the request is sent, see ``create_body``) or ephemeral uploads
+exactly as ``validation`` planned, URLs pass through untouched. A file that changed since it was
+checked is refused rather than sent, because the fingerprint (and the user's cost estimate)
+describe the checked content.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import api_surface as api
+from .create_body import BodySourceError, BodyStopped, CreateBody, MediaPart
 from .errors import InputValidationError, Problem, TaskCancelledError
 from .events import CancelToken, EventCallback, JobEvent
-from .media.datauri import build_data_uri, data_uri_from_bytes
 from .media.upload import upload
 from .validation import CheckedRequest, MediaPlan
 
@@ -30,19 +31,28 @@ def build_body(
     on_event: EventCallback | None = None,
     job_id: str = "",
     cancel: CancelToken | None = None,
-) -> dict[str, Any]:
+) -> CreateBody:
     """The full create body (model, character, reference, options) with media ready to send.
 
-    Emits ``uploading`` events (progress = bytes fraction of the current upload). A cancel
-    raises ``TaskCancelledError`` with an empty task id: nothing was created or spent.
+    Uploads happen here (``uploading`` events, progress = bytes fraction of the current upload);
+    data URIs are encoded later, while the body is sent. A cancel raises ``TaskCancelledError``
+    with an empty task id: nothing was created or spent.
     """
     started = time.monotonic()
-    body: dict[str, Any] = {"model": api.MODEL}
+    fields: dict[str, Any] = {"model": api.MODEL}
     for plan in (checked.character, checked.reference):
         uri = _media_uri(plan, transport, on_event, job_id, cancel, started)
-        body[plan.role] = {"type": plan.kind, "uri": uri}
-    body.update(checked.options_body())
-    return body
+        fields[plan.role] = {"type": plan.kind, "uri": uri}
+    fields.update(checked.options_body())
+    return CreateBody(fields, should_stop=(lambda: cancel.cancelled) if cancel else None)
+
+
+def sending_error(checked: CheckedRequest, exc: BodySourceError | BodyStopped) -> Exception:
+    """What the user sees when the body stopped before its last byte (no task can exist)."""
+    if isinstance(exc, BodyStopped):
+        return TaskCancelledError("Cancelled before the task was created.", task_id="")
+    plan = checked.character if exc.role == "character" else checked.reference
+    return _changed(plan, exc.why)
 
 
 def _media_uri(
@@ -52,7 +62,7 @@ def _media_uri(
     job_id: str,
     cancel: CancelToken | None,
     started: float,
-) -> str:
+) -> str | MediaPart:
     if cancel is not None and cancel.cancelled:
         raise TaskCancelledError("Cancelled before the task was created.", task_id="")
     source = plan.source
@@ -74,15 +84,8 @@ def _media_uri(
 
     if plan.method == "data_uri":
         if isinstance(payload, bytes):
-            return data_uri_from_bytes(payload, mime)
-        try:
-            return build_data_uri(
-                payload, mime, should_stop=(lambda: cancel.cancelled) if cancel else None
-            )
-        except InterruptedError:
-            raise TaskCancelledError("Cancelled before the task was created.", task_id="") from None
-        except OSError as exc:
-            raise _changed(plan, f"it could not be read again ({exc})") from None
+            return MediaPart(plan.role, mime, len(payload), data=payload)
+        return MediaPart(plan.role, mime, plan.info.size_bytes, path=payload)
 
     label = f"uploading {plan.role}"
 

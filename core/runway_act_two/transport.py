@@ -38,6 +38,7 @@ import urllib3.exceptions
 
 from . import api_surface as api
 from .config import Settings
+from .create_body import CreateBody
 from .errors import (
     ActTwoError,
     ApiError,
@@ -257,6 +258,7 @@ class Transport:
         path: str,
         *,
         json: Any = None,
+        body: CreateBody | None = None,
         create: bool = False,
         timeout: float | None = None,
         retries: int | None = None,
@@ -264,6 +266,9 @@ class Transport:
     ) -> Any:
         """Send one API request and return its parsed JSON (None for an empty 2xx).
 
+        ``body`` (a create body produced while it is sent) replaces ``json``; if the connection
+        fails before its last byte was handed over, the server never had the whole request, so
+        that failure counts as a safe one, like a refused connection.
         ``create=True`` applies the money-safe policy described in the module docstring.
         ``retries`` overrides the number of retries (the wait loop tolerates failures itself).
         ``cancel`` cuts backoff sleeps short.
@@ -281,12 +286,15 @@ class Transport:
                     method,
                     path,
                     json=json,
+                    body=body,
                     headers=headers,
                     create=create,
                     read_timeout=read_timeout,
                 )
             except requests.exceptions.RequestException as exc:
-                connect_failure = _is_connect_failure(exc)
+                connect_failure = _is_connect_failure(exc) or (
+                    body is not None and not body.complete
+                )
                 if create and not connect_failure:
                     raise self._ambiguous(
                         f"the connection failed after the request was sent ({type(exc).__name__})"
@@ -333,6 +341,7 @@ class Transport:
         path: str,
         *,
         json: Any,
+        body: CreateBody | None,
         headers: dict[str, str],
         create: bool,
         read_timeout: float,
@@ -342,24 +351,27 @@ class Transport:
         session = self._new_session(authorized=True) if create else self._session
         started = time.monotonic()
         try:
+            if body is not None:  # sent with its Content-Length, encoded as it goes out
+                headers = {**headers, "Content-Type": "application/json"}
             r = session.request(
                 method,
                 self.url(path),
-                json=json,
+                json=json if body is None else None,
+                data=body,
                 headers=headers,
                 timeout=(CONNECT_TIMEOUT, read_timeout),
                 allow_redirects=False,
                 stream=True,
             )
             try:
-                body, truncated = _read_capped(r)
+                answer, truncated = _read_capped(r)
             finally:
                 r.close()
         finally:
             if create:
                 session.close()
         log.debug("%s %s -> %d (%.3f s)", method, path, r.status_code, time.monotonic() - started)
-        return _Response(r.status_code, r.headers, body, truncated)
+        return _Response(r.status_code, r.headers, answer, truncated)
 
     def _sleep(self, seconds: float, cancel: CancelToken | None) -> None:
         if cancel is not None:

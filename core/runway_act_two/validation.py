@@ -19,16 +19,17 @@ import ipaddress
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from . import api_surface as api
 from .errors import InputValidationError, Problem
 from .media.datauri import decode_data_uri, fits_data_uri, parse_data_uri
-from .media.probe import MediaInfo, MediaProbeError, MediaProber, default_prober
+from .media.probe import HeaderProber, MediaInfo, MediaProbeError, MediaProber, default_prober
 from .media.sniff import SNIFF_BYTES, kind_of, sniff_mime
 from .request import ActTwoRequest, MediaSource
 
@@ -110,8 +111,20 @@ def check_request(
     problems: list[Problem] = list(extra_problems)
     prober = prober if prober is not None else default_prober()
     kind_hint = _check_character_kind(request, problems)
-    character = _check_media("character", request.character, kind_hint, prober, problems)
-    reference = _check_media("reference", request.reference, "video", prober, problems)
+    char_problems: list[Problem] = []
+    ref_problems: list[Problem] = []
+
+    def check_reference() -> MediaPlan | None:
+        return _check_media("reference", request.reference, "video", prober, ref_problems)
+
+    # The two files are read, probed, decoded and hashed side by side: that work is mostly
+    # in C with the GIL released, and it stands between the user and the request. A host's
+    # own prober runs on the calling thread only.
+    parallel = isinstance(prober, HeaderProber) and _is_local(request.reference)
+    later = _Background(check_reference) if parallel else None
+    character = _check_media("character", request.character, kind_hint, prober, char_problems)
+    reference = later.result() if later is not None else check_reference()
+    problems += char_problems + ref_problems
     _check_options(request, problems)
 
     seconds: float | None = None
@@ -377,21 +390,26 @@ def _check_local(
             )
         )
         return None
-    info = _probe(role, path, prober, problems, shown)
-    if info is None:
-        return None
-    # The sniffed type is the truth about the bytes; a host prober only adds facts.
-    if info.mime != mime or info.kind != kind or info.size_bytes != size:
-        info = MediaInfo(
-            kind, mime, size, info.width, info.height, info.duration, info.fps, info.has_audio
-        )
-    if len(problems) != before:
-        return None
+    # hashlib releases the GIL, so the hash overlaps the probe and first-frame decode.
+    hashing = _Background(lambda: _sha256_file(path))
     try:
-        digest = _sha256_file(path)
-    except OSError as exc:
-        problems.append(Problem(role, f"cannot read {shown} ({exc.strerror or exc})", ""))
-        return None
+        info = _probe(role, path, prober, problems, shown)
+        if info is None:
+            return None
+        # The sniffed type is the truth about the bytes; a host prober only adds facts.
+        if info.mime != mime or info.kind != kind or info.size_bytes != size:
+            info = MediaInfo(
+                kind, mime, size, info.width, info.height, info.duration, info.fps, info.has_audio
+            )
+        if len(problems) != before:
+            return None
+        try:
+            digest = hashing.result()
+        except OSError as exc:
+            problems.append(Problem(role, f"cannot read {shown} ({exc.strerror or exc})", ""))
+            return None
+    finally:
+        hashing.join()  # never leave a reader behind: a bytes source's temp file goes next
     method: Method = "data_uri" if fits_data_uri(size, mime) else "upload"
     return MediaPlan(role, source, kind, info, method, digest)
 
@@ -445,6 +463,39 @@ def _probe(
         problems.append(Problem(role, f"{shown} could not be read (no media facts)", ""))
         return None
     return info
+
+
+_T = TypeVar("_T")
+
+
+class _Background(Generic[_T]):
+    """``fn()`` on a short-lived thread; ``result()`` joins it and returns or re-raises."""
+
+    def __init__(self, fn: Callable[[], _T]) -> None:
+        self._fn = fn
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="act-two-check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> _T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def _is_local(source: object) -> bool:
+    return isinstance(source, MediaSource) and source.url is None
 
 
 def _sha256_file(path: Path) -> str:

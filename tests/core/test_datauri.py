@@ -1,9 +1,6 @@
-"""Data URI arithmetic (exact, before encoding) and the streamed encoder (byte-exact)."""
+"""Data URI arithmetic (exact, before encoding) and parsing; the encoder: test_create_body."""
 
 from __future__ import annotations
-
-import base64
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,8 +8,6 @@ from hypothesis import strategies as st
 from runway_act_two import api_surface as api
 from runway_act_two.media import datauri
 from runway_act_two.media.datauri import (
-    CHUNK_BYTES,
-    build_data_uri,
     data_uri_from_bytes,
     data_uri_length,
     decode_data_uri,
@@ -41,36 +36,6 @@ def test_limit_boundary_is_exact(mime: str) -> None:
 def test_video_limit_in_bytes() -> None:
     # data:video/mp4;base64, is 22 characters: (5,242,880 - 22) // 4 * 3 bytes fit.
     assert max_bytes_for_data_uri("video/mp4") == (api.DATA_URI_MAX_CHARS - 22) // 4 * 3
-
-
-@pytest.mark.parametrize(
-    "size", [0, 1, 2, 3, 4, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * CHUNK_BYTES + 2]
-)
-def test_streamed_encoding_is_byte_exact(tmp_path: Path, size: int) -> None:
-    data = bytes((i * 7 + i // 255) % 256 for i in range(size))
-    path = tmp_path / "f"
-    path.write_bytes(data)
-    seen: list[tuple[int, int]] = []
-    uri = build_data_uri(path, "video/mp4", on_progress=lambda d, t: seen.append((d, t)))
-    assert uri == "data:video/mp4;base64," + base64.b64encode(data).decode()
-    assert len(uri) == data_uri_length(size, "video/mp4")
-    if size:
-        assert seen[-1] == (size, size)
-        assert [d for d, _ in seen] == sorted(d for d, _ in seen)
-
-
-def test_streamed_encoding_can_be_stopped(tmp_path: Path) -> None:
-    path = tmp_path / "f"
-    path.write_bytes(b"x" * (3 * CHUNK_BYTES))
-    calls = 0
-
-    def stop() -> bool:
-        nonlocal calls
-        calls += 1
-        return calls > 1
-
-    with pytest.raises(InterruptedError):
-        build_data_uri(path, "image/png", should_stop=stop)
 
 
 def test_parse_and_decode() -> None:

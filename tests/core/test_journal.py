@@ -179,3 +179,37 @@ def test_many_processes_opening_a_new_journal_at_once_never_see_it_locked(tmp_pa
         t.join()
     assert errors == []
     assert len(Journal(tmp_path / "fresh" / "journal.sqlite3").all()) == 120
+
+
+def test_threads_share_one_journal_and_close_releases_every_connection(tmp_path: Path) -> None:
+    """Each thread writes through its own kept connection (no per-write checkpoint); close()
+    releases them all, and the journal reopens on next use."""
+    import threading
+
+    j = Journal.in_dir(tmp_path)
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(20):
+            job = _start(j)
+            j.update(job, state=AMBIGUOUS)
+            with lock:
+                ids.append(job)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 120
+    assert all(j.get(job).state == AMBIGUOUS for job in ids)  # type: ignore[union-attr]
+    wal = j.path.with_name(j.path.name + "-wal")
+    assert wal.exists()  # kept connections keep the write-ahead log
+    j.close()
+    # Nothing holds the file open any more, so the next last connection to close folds the
+    # log back into the database and deletes it.
+    sqlite3.connect(j.path).close()
+    assert not wal.exists()
+    assert j.get(ids[0]) is not None  # reopened
+    j.close()

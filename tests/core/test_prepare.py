@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from media_factory import make_mov, make_video, make_webm
 from runway_act_two import api_surface as api
 from runway_act_two.config import resolve_settings
+from runway_act_two.create_body import CreateBody
 from runway_act_two.errors import InputValidationError, TaskCancelledError
 from runway_act_two.events import CancelToken, JobEvent
 from runway_act_two.media.datauri import max_bytes_for_data_uri
@@ -40,8 +42,17 @@ def _decode(uri: str, mime: str) -> bytes:
     return base64.b64decode(uri[len(prefix) :], validate=True)
 
 
-def _create(transport: Transport, body: dict[str, Any]) -> str:
-    answer = transport.call("POST", api.PATH_CHARACTER_PERFORMANCE, json=body, create=True)
+def _wire(body: CreateBody) -> dict[str, Any]:
+    """The JSON object the server receives."""
+    raw = body.to_bytes()
+    assert len(raw) == len(body)  # the Content-Length announced before encoding
+    fields = json.loads(raw)
+    assert isinstance(fields, dict)
+    return fields
+
+
+def _create(transport: Transport, body: CreateBody) -> str:
+    answer = transport.call("POST", api.PATH_CHARACTER_PERFORMANCE, body=body, create=True)
     assert isinstance(answer, dict)
     task_id = answer["id"]
     assert isinstance(task_id, str)
@@ -65,7 +76,8 @@ def test_data_uri_body_is_byte_exact_and_accepted(sandbox: Any, transport: Trans
             public_figure_threshold="low",
         )
     )
-    body = build_body(checked, transport)
+    sent = build_body(checked, transport)
+    body = _wire(sent)
     assert set(body) == {
         "model",
         "character",
@@ -83,7 +95,7 @@ def test_data_uri_body_is_byte_exact_and_accepted(sandbox: Any, transport: Trans
     assert _decode(body["reference"]["uri"], "video/mp4") == REFERENCE.read_bytes()
     assert body["contentModeration"] == {"publicFigureThreshold": "low"}
     assert sandbox.count("uploads") == 0
-    _create(transport, body)
+    _create(transport, sent)
     assert sandbox.count("create") == 1
 
 
@@ -91,7 +103,7 @@ def test_unset_options_are_not_sent(transport: Transport) -> None:
     checked = check_request(
         ActTwoRequest(MediaSource.from_path(CHARACTER), MediaSource.from_path(REFERENCE))
     )
-    assert set(build_body(checked, transport)) == {"model", "character", "reference"}
+    assert set(_wire(build_body(checked, transport))) == {"model", "character", "reference"}
 
 
 @pytest.mark.parametrize(
@@ -104,9 +116,9 @@ def test_reference_containers_keep_their_type(
     checked = check_request(
         ActTwoRequest(MediaSource.from_path(CHARACTER), MediaSource.from_path(ref))
     )
-    body = build_body(checked, transport)
-    assert _decode(body["reference"]["uri"], mime) == ref.read_bytes()
-    _create(transport, body)
+    sent = build_body(checked, transport)
+    assert _decode(_wire(sent)["reference"]["uri"], mime) == ref.read_bytes()
+    _create(transport, sent)
 
 
 def test_upload_plan_uploads_and_the_create_accepts_it(sandbox: Any, transport: Transport) -> None:
@@ -114,9 +126,10 @@ def test_upload_plan_uploads_and_the_create_accepts_it(sandbox: Any, transport: 
         ActTwoRequest(MediaSource.from_path(CHARACTER), MediaSource.from_path(REFERENCE))
     )
     events: list[JobEvent] = []
-    body = build_body(
+    sent = build_body(
         _as_upload(checked, "reference"), transport, on_event=events.append, job_id="j1"
     )
+    body = _wire(sent)
     uri = body["reference"]["uri"]
     assert uri.startswith(api.RUNWAY_URI_SCHEME) and uri.endswith(".mp4")
     stored = sandbox.state.uploads.resolve(uri, ttl=3600)
@@ -125,7 +138,7 @@ def test_upload_plan_uploads_and_the_create_accepts_it(sandbox: Any, transport: 
     fractions = [e.progress for e in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0  # type: ignore[type-var]
     assert body["character"]["uri"].startswith("data:image/png;base64,")
-    _create(transport, body)
+    _create(transport, sent)
     assert sandbox.count("uploads") == 1 and sandbox.count("create") == 1
 
 
@@ -139,10 +152,10 @@ def test_a_real_video_over_the_data_uri_limit_is_uploaded(
     )
     assert checked.reference.method == "upload"
     assert checked.character.method == "data_uri"
-    body = build_body(checked, transport)
-    stored = sandbox.state.uploads.resolve(body["reference"]["uri"], ttl=3600)
+    sent = build_body(checked, transport)
+    stored = sandbox.state.uploads.resolve(_wire(sent)["reference"]["uri"], ttl=3600)
     assert stored is not None and stored.path.read_bytes() == ref.read_bytes()
-    _create(transport, body)
+    _create(transport, sent)
 
 
 def test_bytes_sources_as_data_uri_and_upload(sandbox: Any, transport: Transport) -> None:
@@ -150,9 +163,9 @@ def test_bytes_sources_as_data_uri_and_upload(sandbox: Any, transport: Transport
     checked = check_request(
         ActTwoRequest(MediaSource.from_bytes(data, "hero.png"), MediaSource.from_path(REFERENCE))
     )
-    body = build_body(checked, transport)
+    body = _wire(build_body(checked, transport))
     assert _decode(body["character"]["uri"], "image/png") == data
-    body = build_body(_as_upload(checked, "character"), transport)
+    body = _wire(build_body(_as_upload(checked, "character"), transport))
     assert body["character"]["uri"].endswith("/hero.png")
     stored = sandbox.state.uploads.resolve(body["character"]["uri"], ttl=3600)
     assert stored is not None and stored.path.read_bytes() == data
@@ -163,7 +176,7 @@ def test_urls_pass_through_untouched(sandbox: Any, transport: Transport) -> None
     checked = check_request(
         ActTwoRequest(MediaSource.from_path(CHARACTER), MediaSource.from_url(url))
     )
-    body = build_body(checked, transport)
+    body = _wire(build_body(checked, transport))
     assert body["reference"] == {"type": "video", "uri": url}
     assert sandbox.requests() == []
 

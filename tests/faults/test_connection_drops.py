@@ -1,7 +1,7 @@
 """Dropped connections: before the request left this machine, and after the server acted on it.
 
-A connection that could not even be opened provably created nothing, so the create is retried.
-Once the body was sent, a silent drop may hide a created (paid) task: the client must not send
+A connection that could not even be opened, or that ended before the last byte of the create
+body left, provably created nothing, so the create is retried. Once the body was sent, a silent drop may hide a created (paid) task: the client must not send
 the create again, must say so with SubmitAmbiguousError (exit code 5), and must journal it.
 """
 
@@ -86,6 +86,27 @@ def test_drop_before_create_is_ambiguous_and_journaled(
     assert sb.count("create") == 1  # sent once, never again
     assert sb.tasks() == []
     assert [j.state for j in client.jobs()] == ["ambiguous"]
+
+
+def test_hang_up_while_the_body_is_received_is_retried_and_makes_one_task(
+    sb: Any, client: Any, make_request: Any, tmp_path: Path, reference_mp4: Path
+) -> None:
+    """A proxy hangs up after 64 KB of a ~10 MB create body: the server never had the whole
+    request, so the client may (and does) send it again; one task, no ambiguity."""
+    import os
+
+    from media_factory import padded_mp4
+    from PIL import Image
+
+    png = tmp_path / "noise.png"
+    Image.frombytes("RGB", (1100, 1100), os.urandom(1100 * 1100 * 3)).save(png)
+    ref = padded_mp4(reference_mp4, tmp_path / "padded.mp4", 3_800_000)
+    sb.faults.add(endpoint="create", action="drop_receiving", after_bytes=65536, count=2)
+    sub = client.submit(make_request(character=png, reference=ref))
+    creates = sb.requests("create")
+    assert [e["fault"] for e in creates] == ["drop_receiving", "drop_receiving", None]
+    assert [t["id"] for t in sb.tasks()] == [sub.task_id]
+    assert [j.state for j in client.jobs()] == ["submitted"]
 
 
 def test_drop_after_create_exactly_one_task(sb: Any, client: Any, make_request: Any) -> None:

@@ -2,9 +2,10 @@
 
 The data-URI-or-upload decision must be made from the file size alone (reading a 150 MB file to
 find it is too big for a 5 MB URI would waste time and memory), so the length of the whole URI is
-computed arithmetically: ``data:<mime>;base64,`` plus 4 characters per started 3 bytes. Building
-reads the file in chunks whose size is a multiple of 3 (so per-chunk base64 concatenates into
-valid base64) straight into one preallocated buffer.
+computed arithmetically: ``data:<mime>;base64,`` plus 4 characters per started 3 bytes. The same
+arithmetic gives the create body its exact length before it is encoded (``create_body``), which
+reads files in chunks whose size is a multiple of 3, so per-chunk base64 concatenates into valid
+base64.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from .. import api_surface as api
 
-#: Bytes read per step (a multiple of 3, so each chunk encodes to base64 without padding).
+#: Bytes encoded per step (a multiple of 3, so each chunk encodes to base64 without padding).
 CHUNK_BYTES = 3 * 64 * 1024
 
 _DATA_URI_RE = re.compile(r"^data:([a-z]+/[a-z0-9.+-]+)((?:;[a-z0-9-]+=[^;,]*)*);base64,", re.I)
@@ -48,50 +47,6 @@ def fits_data_uri(size_bytes: int, mime: str, limit: int = api.DATA_URI_MAX_CHAR
 def max_bytes_for_data_uri(mime: str, limit: int = api.DATA_URI_MAX_CHARS) -> int:
     """The largest file (in bytes) whose data URI still fits ``limit``."""
     return max(0, (limit - len(prefix(mime))) // 4 * 3)
-
-
-def build_data_uri(
-    path: Path,
-    mime: str,
-    *,
-    on_progress: Callable[[int, int], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> str:
-    """The data URI of the file at ``path``, read in chunks into one buffer of the final size.
-
-    Peak memory is the URI itself twice (the buffer and the returned ``str``) plus one chunk.
-    ``on_progress(done_bytes, total_bytes)`` follows the reading; ``should_stop()`` returning
-    True aborts with ``InterruptedError``. Raises ``OSError`` if the file changes size meanwhile.
-    """
-    head = prefix(mime).encode("ascii")
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        total = fh.tell()
-        fh.seek(0)
-        out = bytearray(len(head) + encoded_length(total))
-        out[: len(head)] = head
-        pos = len(head)
-        done = 0
-        while True:
-            if should_stop is not None and should_stop():
-                raise InterruptedError("stopped while encoding")
-            chunk = fh.read(CHUNK_BYTES)
-            if not chunk:
-                break
-            if done + len(chunk) > total:
-                raise OSError("the file grew while it was being read")
-            enc = base64.b64encode(chunk)
-            out[pos : pos + len(enc)] = enc
-            pos += len(enc)
-            done += len(chunk)
-            if len(chunk) % 3 and done != total:
-                # Short read mid-file: keep later chunks aligned by reading the remainder now.
-                raise OSError("short read while encoding the file")
-            if on_progress is not None:
-                on_progress(done, total)
-    if done != total or pos != len(out):
-        raise OSError("the file changed size while it was being read")
-    return out.decode("ascii")
 
 
 def data_uri_from_bytes(data: bytes, mime: str) -> str:

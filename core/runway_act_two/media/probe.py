@@ -651,25 +651,46 @@ def _decode_check(path: Path, info: MediaInfo) -> None:
                 raise MediaProbeError(f"the image does not decode ({_short(exc)})") from None
             return
     try:
-        import av
+        import av  # noqa: F401
     except ImportError:
         return
+    # The container facts are already known from the headers, so FFmpeg's own stream analysis
+    # (decoding frames ahead to guess parameters: ~2/3 of the check's time on a 720p MP4) is
+    # cut short first; only a file that then yields no frame pays for the full analysis.
     try:
-        with av.open(str(path), mode="r") as container:
-            streams = container.streams.video
-            if not streams:
-                raise MediaProbeError("no picture stream could be decoded")
-            stream = streams[0]
-            for count, packet in enumerate(container.demux(stream)):
-                for _frame in packet.decode():
-                    return
-                if count >= MAX_DECODE_PACKETS:
-                    break
+        if _first_frame(path, QUICK_OPEN_OPTIONS):
+            return
+    except Exception:  # judged by the full open below
+        pass
+    try:
+        if _first_frame(path, None):
+            return
     except MediaProbeError:
         raise
     except Exception as exc:  # PyAV raises many kinds (FFmpegError, ValueError, ...)
         raise MediaProbeError(f"the {info.kind} does not decode ({_short(exc)})") from None
     raise MediaProbeError(f"the {info.kind} does not decode (no frame could be decoded)")
+
+
+#: FFmpeg open options for the quick first-frame check (bytes / microseconds of analysis).
+QUICK_OPEN_OPTIONS = {"probesize": "65536", "analyzeduration": "0"}
+
+
+def _first_frame(path: Path, options: dict[str, str] | None) -> bool:
+    """True once one picture decodes from the first video stream."""
+    import av
+
+    with av.open(str(path), mode="r", options=options or {}) as container:
+        streams = container.streams.video
+        if not streams:
+            raise MediaProbeError("no picture stream could be decoded")
+        stream = streams[0]
+        for count, packet in enumerate(container.demux(stream)):
+            for _frame in packet.decode():
+                return True
+            if count >= MAX_DECODE_PACKETS:
+                break
+    return False
 
 
 def _short(exc: BaseException) -> str:

@@ -38,6 +38,8 @@ ACTIONS = (
     "delay",  # only wait ``delay`` seconds, then answer normally
     "drop_before",  # close the connection without an answer, before doing anything
     "drop_after",  # do the work (e.g. create the task), then close without an answer
+    "drop_receiving",  # read only ``after_bytes`` of the request body, then close (a proxy
+    # hanging up mid-upload: the server never has the whole request)
     "truncate",  # output/upload target: send Content-Length, then close after ``after_bytes``
     "expire_token",  # output: answer 403 as if the URL's token had expired
     "fail_task",  # the next ``count`` created tasks end FAILED with failure_code/failure
@@ -86,6 +88,8 @@ class Fault:
             raise ValueError("count must be at least 1")
         if self.action == "fail_task":
             self.endpoint = "create"
+        if self.action == "drop_receiving" and self.endpoint in ("upload_target", "output"):
+            raise ValueError("drop_receiving applies to JSON API endpoints only")
         if self.action in ("truncate", "expire_token"):
             if self.endpoint not in ("*", "output"):
                 raise ValueError(f"{self.action} applies to the output endpoint only")
@@ -146,6 +150,10 @@ def parse_faults(data: Any) -> list[Fault]:
     return out
 
 
+#: Actions applied at their own moment (task creation, body reading), not with the answer.
+_TAKEN_APART = ("fail_task", "drop_receiving")
+
+
 class FaultBook:
     """The queue of pending faults, consumed in order by matching requests (thread-safe)."""
 
@@ -172,7 +180,7 @@ class FaultBook:
                     continue
                 if actions is not None and f.action not in actions:
                     continue
-                if actions is None and f.action == "fail_task":
+                if actions is None and f.action in _TAKEN_APART:
                     continue
                 f.count -= 1
                 if f.count <= 0:

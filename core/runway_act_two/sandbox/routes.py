@@ -62,6 +62,10 @@ class _Drop(Exception):
     """Close the connection without answering (a scripted network failure)."""
 
 
+class _IncompleteBody(Exception):
+    """The connection ended before the announced ``Content-Length`` arrived."""
+
+
 class SandboxHTTPServer(ThreadingHTTPServer):
     """A thread per connection (keep-alive clients, slow fault delays) that never blocks exit."""
 
@@ -140,7 +144,10 @@ class Handler(BaseHTTPRequestHandler):
         n = int(length)
         if n > MAX_JSON_BODY:
             raise ValueError("body too large")
-        return self.rfile.read(n)
+        raw = self.rfile.read(n)
+        if len(raw) < n:
+            raise _IncompleteBody
+        return raw
 
     def _read_chunked(self) -> bytes:
         out = bytearray()
@@ -203,6 +210,7 @@ class Handler(BaseHTTPRequestHandler):
             "retry_count": self.headers.get("X-Stainless-Retry-Count"),
         }
         self._entry, self._started, self._committed = entry, started, kind == "control"
+        self._received: float | None = None
         try:
             reply = self._handle(method, kind, methods, param, url, entry)
             if reply is not None:
@@ -227,7 +235,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._committed = True
         self._entry["status"] = status
-        self._entry["duration_ms"] = round((time.perf_counter() - self._started) * 1000, 2)
+        now = time.perf_counter()
+        self._entry["duration_ms"] = round((now - self._started) * 1000, 2)
+        # From the last body byte to the answer: the server's own time (benchmarks subtract it).
+        if self._received is not None:
+            self._entry["work_ms"] = round((now - self._received) * 1000, 2)
         self.state.record(self._entry)
 
     def _handle(
@@ -242,11 +254,23 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "upload_target" and method in methods:
             raw = b""  # streamed to disk by its handler
         else:
+            if kind not in ("control", "unknown", "output"):
+                early = self.state.faults.take(entry["endpoint"], actions=("drop_receiving",))
+                if early is not None:
+                    entry["fault"] = early.action
+                    self._sleep(early.delay)
+                    length = int(self.headers.get("Content-Length") or 0)
+                    self.rfile.read(min(length, early.after_bytes))
+                    raise _Drop
             try:
                 raw = self._read_body()
             except ValueError:
                 self.close_connection = True
                 return error_reply(413, "Request body too large")
+            except _IncompleteBody:  # the client hung up mid-body: nothing to act on
+                entry["incomplete_body"] = True
+                raise _Drop from None
+            self._received = time.perf_counter()
         if kind == "unknown":
             return error_reply(404, f"Not found: {method} {url.path}")
         if method not in methods:
@@ -451,6 +475,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             boundary = parse_boundary(self.headers.get("Content-Type", ""))
             fields, file_path, size = _read_upload(self, length, boundary)
+            self._received = time.perf_counter()
         except UploadTooLarge:
             return Reply(400, b"<Error><Code>EntityTooLarge</Code></Error>", {}, "application/xml")
         except MultipartError as exc:
