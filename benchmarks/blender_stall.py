@@ -142,7 +142,7 @@ def child(case: dict[str, Any]) -> dict[str, Any]:
     base_s = time.perf_counter() - t0
     client.close()
     worst = max(ticks)
-    waiting = [d for d, p in ticks if p != "placing result"]
+    waiting = [d for d, p in ticks if p not in ("importing", "placing result")]
     return {
         "bpy": bpy.app.version_string,
         "ticks": len(ticks),
@@ -152,6 +152,7 @@ def child(case: dict[str, Any]) -> dict[str, Any]:
         "median_tick_ms": sorted(d for d, _ in ticks)[len(ticks) // 2] * 1000,
         "max_waiting_tick_ms": max(waiting) * 1000 if waiting else None,
         "hot": hot,
+        "slowest": [f"{d * 1000:.1f} ms ({p})" for d, p in sorted(ticks, reverse=True)[:4]],
         "job_s": job_s,
         "check_s": check_s,
         "start_s": press[0],
@@ -250,7 +251,8 @@ def run(quick: bool = False) -> list[Table]:
             t.note(
                 f"bpy {r['bpy']}: job {r['job_s']:.1f} s end to end incl. placing strip "
                 f"'{r['strip']}'; longest tick before the result arrived: "
-                f"{(r['max_waiting_tick_ms'] or 0):.2f} ms; the longest tick's time went to: "
+                f"{(r['max_waiting_tick_ms'] or 0):.2f} ms; slowest ticks: "
+                f"{', '.join(r['slowest'])}; the longest tick's time went to: "
                 f"{', '.join(r['hot'])}. The Generate press, before the job starts (not part "
                 f"of the target), runs the local checks, {r['check_s'] * 1000:.0f} ms, and starts"
                 f" the job, {r['start_s'] * 1000:.0f} ms (incl. opening the reference once with "

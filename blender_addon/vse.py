@@ -154,13 +154,15 @@ def _add_sound(se: Any, path: Path, name: str, start: int, end: int, above: int)
     coll = strips_of(se)
     try:
         ch = free_channel(se, start, end, above)
-        sound = coll.new_sound(name=name, filepath=str(path), channel=ch, frame_start=start)
+        # Stored path given at once: assigning ``sound.filepath`` later reloads the audio.
+        sound = coll.new_sound(
+            name=name, filepath=_stored_path(path), channel=ch, frame_start=start
+        )
     except RuntimeError:
         return None  # this Blender build has no audio support (the bpy 4.2 wheel)
     if sound.sound is None or sound.sound.samplerate == 0:
         coll.remove(sound)  # the file has no audio stream: Blender made a 1-frame strip
         return None
-    sound.sound.filepath = _stored_path(path)
     return sound
 
 

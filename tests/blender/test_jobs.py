@@ -85,6 +85,8 @@ def test_camera_to_timeline_driven_by_the_timer(
     assert state.outcome == "imported", state.error
     assert addon.jobs.tick() is None  # the timer stops itself once nothing runs
     assert "Running" in seen or "Queued" in seen
+    assert len(bpy.data.movieclips) == 0  # the press warmed Blender's decoder, left no clip
+    assert addon.vse.warm_movie_decoder(reference_video) == 0.0  # once per session
     movie = _assert_placed(addon, scene, state.job_id, 10)
     assert movie.channel == 1
     assert sandbox.count("create") == 1
@@ -269,6 +271,14 @@ def test_saved_blend_has_no_key_and_results_move_beside_it(
     assert bpy.ops.act_two.generate() == {"FINISHED"}
     latest = addon.jobs.jobs()[-1]
     assert latest.result_path.parent == blend.parent / "act_two"
+    # placed from a relative path in one go: the clip and its sound really loaded
+    movie, sound = addon.vse.job_strips(bpy.context.scene, latest.job_id)[:2]
+    assert movie.filepath == f"//act_two/{latest.result_path.name}"
+    a, b = addon.vse.span(movie)
+    fps, seconds = latest.media  # read from the file's headers by the worker
+    assert a == 300 and abs((b - a) - seconds * fps) <= 1 and b - a > 24
+    if sound.type == "SOUND":  # (a bpy build without audio places no sound strip)
+        assert sound.sound.filepath == movie.filepath and sound.sound.samplerate > 0
 
 
 _CRASH_SCRIPT = r"""
