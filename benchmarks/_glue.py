@@ -53,12 +53,12 @@ class SmallMedia:
         import sys
 
         sys.path.insert(0, str(ROOT))
-        from tests.faults import _media
+        from tests.media_factory import make_mp4, make_png
 
         directory.mkdir(parents=True, exist_ok=True)
         return cls(
-            _media.png(directory / "character.png"),
-            _media.mp4(directory / "reference.mp4", seconds=3.5, size=(160, 120)),
+            make_png(directory / "character.png", 320, 240),
+            make_mp4(directory / "reference.mp4", 3.5, 160, 120),
         )
 
     def request(self) -> Any:

@@ -9,7 +9,6 @@ encoding noise, and the bytes on the wire are what the upload path streams eithe
 
 from __future__ import annotations
 
-import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -116,26 +115,14 @@ def reference_video(
 
 
 def padded_mp4(total_bytes: int, *, base: Path | None = None) -> Path:
-    """A valid MP4 of exactly ``total_bytes``: a real 5 s clip plus a trailing ``free`` box."""
+    """A valid MP4 of exactly ``total_bytes``: a real 5 s clip plus a trailing ``free`` box of
+    zeros written out (not sparse: the bytes an upload reads come from real disk blocks)."""
+    from tests.media_factory import padded_mp4 as pad
+
     base = base or reference_video(
         MEDIA_DIR / "pad_base_5s.mp4", seconds=5, size=(640, 360), bit_rate=500_000
     )
     path = MEDIA_DIR / f"upload_{total_bytes // 2**20}MB.mp4"
     if path.exists() and path.stat().st_size == total_bytes:
         return path
-    head = base.read_bytes()
-    pad = total_bytes - len(head)
-    if pad < 16:
-        raise ValueError(f"{total_bytes} bytes is smaller than the base clip")
-    tmp = path.with_suffix(".part")
-    with open(tmp, "wb") as fh:
-        fh.write(head)
-        # 64-bit 'free' box: size=1, type, largesize; then zeros written in chunks
-        fh.write(struct.pack(">I4sQ", 1, b"free", pad))
-        left = pad - 16
-        chunk = b"\0" * (4 << 20)
-        while left > 0:
-            fh.write(chunk[: min(left, len(chunk))])
-            left -= min(left, len(chunk))
-    tmp.replace(path)
-    return path
+    return pad(base, path, total_bytes, sparse=False)

@@ -197,9 +197,9 @@ def run(quick: bool = False) -> list[Table]:
     n = 2 if quick else 3
     work = scratch_dir("act_two_bench_comfy_")
     ref = _media.reference_video(bit_rate=4_000_000)  # 30 s 720p, 15 MB: goes by upload
-    from tests.faults import _media as small
+    from tests.media_factory import make_png
 
-    char = small.png(work / "character_720p.png", size=(1280, 720))
+    char = make_png(work / "character_720p.png", 1280, 720)
     cfg = SandboxConfig(
         tick_seconds=0.05,
         task_seconds=0.2,

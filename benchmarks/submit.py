@@ -210,12 +210,12 @@ def run(quick: bool = False) -> list[Table]:
     from runway_act_two.sandbox import Sandbox, SandboxConfig
 
     from benchmarks import _media
-    from tests.faults import _media as small
+    from tests.media_factory import make_mp4, make_png
 
     n = 2 if quick else 5
     work = scratch_dir("act_two_bench_submit_")
-    tiny_png = small.png(work / "tiny.png")
-    tiny_ref = small.mp4(work / "tiny.mp4", seconds=3.5)
+    tiny_png = make_png(work / "tiny.png", 320, 240)
+    tiny_ref = make_mp4(work / "tiny.mp4", 3.5)
     png = _media.png_1080p()
     ref_small = _media.reference_video(bit_rate=900_000)  # 30 s 720p that fits a data URI
     ref_big = _media.reference_video(bit_rate=4_000_000)  # 30 s 720p that must be uploaded

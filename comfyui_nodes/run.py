@@ -20,7 +20,6 @@ import queue
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,11 +250,6 @@ def generate_job(
     return job
 
 
-#: The fetch node waits in slices this long, so an interrupt stops it between slices WITHOUT
-#: cancelling the task (the node recovers results; it must never delete one).
-FETCH_SLICE_SECONDS = 5.0
-
-
 def fetch_job(
     task_id: str, paths: PackPaths, api_key: str | None, timeout: float | None = None
 ) -> Callable[[Any, EventSink], Path]:
@@ -276,18 +270,18 @@ def fetch_job(
             target = folder / f"act_two_{task_id}.mp4"
             if target.is_file() and target.stat().st_size > 0:
                 return target
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
+            # An interrupt stops the waiting at once but never cancels the task: this node
+            # recovers results, it must never delete one.
+            try:
+                task = client.wait(
+                    task_id, on_event=emit, cancel=token, timeout=timeout, cancel_task=False
+                )
+            except act_two.errors.WaitTimeoutError:
                 if token.cancelled:
-                    raise JobInterrupted("Stopped waiting; the task was left running on Runway.")
-                left = None if deadline is None else deadline - time.monotonic()
-                slice_ = FETCH_SLICE_SECONDS if left is None else min(FETCH_SLICE_SECONDS, left)
-                try:
-                    task = client.wait(task_id, on_event=emit, timeout=max(0.0, slice_))
-                    break
-                except act_two.errors.WaitTimeoutError:
-                    if left is not None and left <= FETCH_SLICE_SECONDS:
-                        raise
+                    raise JobInterrupted(
+                        "Stopped waiting; the task was left running on Runway."
+                    ) from None
+                raise
             return Path(client.download(task_id, target, on_event=emit, task=task))
         finally:
             client.close()

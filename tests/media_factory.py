@@ -77,13 +77,17 @@ def make_video(
     width: int = 160,
     height: int = 120,
     *,
-    fps: int = 24,
+    fps: int | Fraction = 24,
     audio: bool = False,
     container: str = "mp4",
     faststart: bool = False,
     noise: bool = False,
+    frames: int | None = None,
 ) -> Path:
     """A real encoded clip: H.264 (+AAC) for mp4/mov, VP8 (+Opus) for webm.
+
+    ``fps`` may be fractional (``Fraction(30000, 1001)``); ``frames`` overrides ``seconds`` where
+    an exact frame count matters (durations at the 3 s / 30 s limits under odd rates).
 
     ``faststart`` moves the moov box to the front (MP4/MOV), as web-ready files have it.
     ``noise`` encodes random pixels losslessly: a real video that is big for its length (for
@@ -94,7 +98,9 @@ def make_video(
 
     options = {"movflags": "+faststart"} if faststart and container in ("mp4", "mov") else {}
     fmt = {"mp4": "mp4", "mov": "mov", "webm": "webm"}[container]
-    n = max(1, round(seconds * fps))
+    fps = Fraction(fps)
+    n = frames if frames is not None else max(1, round(seconds * fps))
+    seconds = float(n / fps)
     with av.open(str(path), "w", format=fmt, options=options) as out:
         if container == "webm":
             vs = out.add_stream("libvpx", rate=fps)
@@ -120,7 +126,7 @@ def make_video(
                 img[:, :, 2] = (i * 9) % 256
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             frame.pts = i
-            frame.time_base = Fraction(1, fps)
+            frame.time_base = 1 / fps
             for p in vs.encode(frame):
                 out.mux(p)
         for p in vs.encode(None):
@@ -202,13 +208,24 @@ def make_big_file(path: Path, size: int, head_from: Path | None = None) -> Path:
     return path
 
 
-def padded_mp4(src: Path, dst: Path, total_bytes: int) -> Path:
-    """``src`` plus a trailing ISO-BMFF ``free`` box: a valid MP4 of exactly ``total_bytes``
-    (sparse on disk), for size limits that need real media under them."""
+def padded_mp4(src: Path, dst: Path, total_bytes: int, *, sparse: bool = True) -> Path:
+    """``src`` plus a trailing ISO-BMFF ``free`` box: a valid MP4 of exactly ``total_bytes``,
+    for size limits that need real media under them. ``sparse=False`` writes the zeros out
+    (benchmarks that read the file should pay for real disk blocks)."""
     head = src.read_bytes()
     pad = total_bytes - len(head)
-    with open(dst, "wb") as fh:
+    if pad < 16:
+        raise ValueError(f"{total_bytes} bytes is smaller than {src.name} plus a box header")
+    tmp = dst.with_name(dst.name + ".part")
+    with open(tmp, "wb") as fh:
         fh.write(head)
-        fh.write(struct.pack(">I4sQ", 1, b"free", pad))
-        fh.truncate(total_bytes)
+        fh.write(struct.pack(">I4sQ", 1, b"free", pad))  # 64-bit box: size=1, type, largesize
+        if sparse:
+            fh.truncate(total_bytes)
+        else:
+            left, chunk = pad - 16, bytes(4 << 20)
+            while left > 0:
+                fh.write(chunk[: min(left, len(chunk))])
+                left -= len(chunk)
+    tmp.replace(dst)
     return dst

@@ -356,11 +356,14 @@ class ActTwoClient:
         started: float | None = None,
         submitted_at: float | None = None,
         estimated_credits: float | None = None,
+        cancel_task: bool = True,
     ) -> Task:
         """Poll until the task is terminal. Raises TaskFailed/TaskCancelled/WaitTimeout errors.
 
         ``started`` (monotonic) is when the job began, for elapsed times; ``submitted_at``
         (monotonic) is when the task was created, which the scheduler learns from.
+        ``cancel_task=False``: a cancelled token only stops the waiting (``WaitTimeoutError``)
+        and leaves the task running, for callers that recover a task rather than own it.
         """
         self._require_settings()
         now = time.monotonic()
@@ -376,6 +379,12 @@ class ActTwoClient:
         path = _task_path(task_id)
         while True:
             now = time.monotonic()
+            if cancel is not None and cancel.cancelled and not cancel_task:
+                raise WaitTimeoutError(
+                    f"Stopped waiting for task {task_id}; it was NOT cancelled and keeps running "
+                    f"on Runway. Check it with `act-two status {task_id}`.",
+                    task_id=task_id,
+                )
             if cancel is not None and cancel.cancelled:
                 self._cancel_remote(task_id, job_id, on_event, started)
                 raise TaskCancelledError(

@@ -354,9 +354,11 @@ def test_interrupting_a_fetch_leaves_the_task_running(
         )
     interrupted = threading.Event()
     polls = fast.count("task_get")
+    at_press: list[int] = []
 
     def press() -> None:
         _wait_for(lambda: fast.count("task_get") > polls)
+        at_press.append(fast.count("task_get"))
         interrupted.set()
 
     presser = threading.Thread(target=press)
@@ -364,6 +366,8 @@ def test_interrupting_a_fetch_leaves_the_task_running(
     with pytest.raises(JobInterrupted):
         _run(fetch_job(sub.task_id, paths, None), interrupted=interrupted)
     presser.join(30)
+    # the waiting stopped at the press (at most a poll already on its way), not slices later
+    assert fast.count("task_get") <= at_press[0] + 1
     assert fast.count("task_delete") == 0
     assert fast.task_info(sub.task_id)["status"] in ("PENDING", "RUNNING", "THROTTLED")
 

@@ -96,6 +96,31 @@ def test_cancel_token_deletes_the_task_promptly(
     assert cancelled_at[0] - start < 10  # generous; the design target is ~0.2 s
 
 
+def test_a_token_can_stop_waiting_without_cancelling_the_task(
+    client: ActTwoClient, sandbox: Any, req: ActTwoRequest
+) -> None:
+    """What a caller that recovers a task (not owns it) needs: stop now, delete nothing."""
+    sandbox.configure(task_seconds=60.0)
+    sub = client.submit(req)
+    token = CancelToken()
+    polled = sandbox.count("task_get")
+
+    def stop_after_a_poll() -> None:
+        deadline = time.monotonic() + 30
+        while sandbox.count("task_get") == polled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        token.cancel()
+
+    th = threading.Thread(target=stop_after_a_poll)
+    th.start()
+    with pytest.raises(WaitTimeoutError, match="NOT cancelled") as info:
+        client.wait(sub.task_id, cancel=token, cancel_task=False)
+    th.join()
+    assert info.value.task_id == sub.task_id
+    assert sandbox.count("task_delete") == 0
+    assert sandbox.task_info(sub.task_id)["status"] in ("PENDING", "RUNNING", "THROTTLED")
+
+
 def test_task_deleted_elsewhere_is_cancelled_or_deleted(
     client: ActTwoClient, sandbox: Any, req: ActTwoRequest, tmp_path: Path
 ) -> None:

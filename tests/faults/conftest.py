@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from media_factory import make_mp4, make_png
 
-from . import _ledger, _media
+from . import _ledger
 
 # Ticks and task durations are tiny so the whole matrix stays well under two minutes.
 TICK = 0.05
@@ -141,12 +142,12 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def character_png(media_dir: Path) -> Path:
-    return _media.png(media_dir / "character.png")
+    return make_png(media_dir / "character.png", 320, 240)
 
 
 @pytest.fixture(scope="session")
 def reference_mp4(media_dir: Path) -> Path:
-    return _media.mp4(media_dir / "reference.mp4", seconds=3.5)
+    return make_mp4(media_dir / "reference.mp4", 3.5)
 
 
 # --- the sandbox and the client ------------------------------------------------------------------

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from media_factory import make_mp4, make_video, padded_mp4, truncated_copy
 from runway_act_two import api_surface as api
 
-from . import _media
 from .conftest import run_cli
 
 pytestmark = pytest.mark.family("bad media")
@@ -24,21 +24,21 @@ pytestmark = pytest.mark.family("bad media")
 @pytest.fixture(scope="module")
 def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("bad_media")
-    good = _media.mp4(d / "good.mp4", seconds=4)
+    good = make_mp4(d / "good.mp4", 4)
     text = d / "notes.png"
     text.write_text("this is not a picture, just text with a .png name\n", encoding="utf-8")
     (d / "empty.mp4").write_bytes(b"")
     (d / "empty.png").write_bytes(b"")
     return {
-        "truncated.mp4": _media.truncated(good, d / "truncated.mp4"),
+        "truncated.mp4": truncated_copy(good, d / "truncated.mp4", 0.4),
         "empty.mp4": d / "empty.mp4",
         "empty.png": d / "empty.png",
         "text.png": text,
-        "2s.mp4": _media.mp4(d / "2s.mp4", seconds=2),
-        "31s.mp4": _media.mp4(d / "31s.mp4", seconds=31, size=(64, 48)),
+        "2s.mp4": make_mp4(d / "2s.mp4", 2),
+        "31s.mp4": make_mp4(d / "31s.mp4", 31, 64, 48),
         # 86 frames at 30000/1001 fps = 2.87 s: an NTSC rate, measured (rounding would say 3 s)
-        "ntsc_short.mp4": _media.mp4(d / "ntsc_short.mp4", fps=Fraction(30000, 1001), frames=86),
-        "over_cap.mp4": _media.padded(good, d / "over_cap.mp4", api.UPLOAD_MAX_BYTES + 1),
+        "ntsc_short.mp4": make_video(d / "ntsc_short.mp4", fps=Fraction(30000, 1001), frames=86),
+        "over_cap.mp4": padded_mp4(good, d / "over_cap.mp4", api.UPLOAD_MAX_BYTES + 1),
     }
 
 
@@ -105,7 +105,7 @@ def test_odd_frame_rate_that_is_long_enough_passes(
     sb: Any, client: Any, make_request: Any, tmp_path: Path
 ) -> None:
     """100 frames at 29.97 fps (3.34 s) is valid: the odd rate alone is no reason to refuse."""
-    ref = _media.mp4(tmp_path / "ntsc_ok.mp4", fps=Fraction(30000, 1001), frames=100)
+    ref = make_video(tmp_path / "ntsc_ok.mp4", fps=Fraction(30000, 1001), frames=100)
     checked = client.check(make_request(reference=ref))
     assert checked.reference_seconds == pytest.approx(100 * 1001 / 30000, abs=0.05)
     assert sb.requests() == []
@@ -114,7 +114,7 @@ def test_odd_frame_rate_that_is_long_enough_passes(
 def test_video_too_big_for_a_data_uri_goes_by_upload(
     sb: Any, client: Any, make_request: Any, tmp_path: Path
 ) -> None:
-    ref = _media.mp4(tmp_path / "noisy.mp4", seconds=3.5, size=(240, 180), noise=True)
+    ref = make_video(tmp_path / "noisy.mp4", 3.5, 240, 180, noise=True)
     size = ref.stat().st_size
     assert size * 4 / 3 > api.DATA_URI_MAX_CHARS  # its data URI would be over the limit
     checked = client.check(make_request(reference=ref))

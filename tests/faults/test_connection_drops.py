@@ -1,8 +1,9 @@
 """Dropped connections: before the request left this machine, and after the server acted on it.
 
 A connection that could not even be opened, or that ended before the last byte of the create
-body left, provably created nothing, so the create is retried. Once the body was sent, a silent drop may hide a created (paid) task: the client must not send
-the create again, must say so with SubmitAmbiguousError (exit code 5), and must journal it.
+body left, provably created nothing, so the create is retried. Once the body was sent, a silent
+drop may hide a created (paid) task: the client must not send the create again, must say so with
+SubmitAmbiguousError (exit code 5), and must journal it.
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from . import _media
+from media_factory import make_mp4
 
 pytestmark = pytest.mark.family("downloads")
 
@@ -38,7 +37,7 @@ def test_truncated_download_resumes_with_range(
 ) -> None:
     # An 8 s reference makes a ~380 KB preview: more than the client's 256 KB read chunk, so the
     # cut at 300 KB leaves a partial file on disk to resume from.
-    ref = _media.mp4(tmp_path / "ref8.mp4", seconds=8)
+    ref = make_mp4(tmp_path / "ref8.mp4", 8)
     sb.faults.add(endpoint="output", action="truncate", after_bytes=300_000, count=1)
     result = client.generate(make_request(reference=ref), tmp_path / "out.mp4")
     assert result.output_path.read_bytes() == _server_output(sb)
