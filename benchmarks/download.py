@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,9 +25,11 @@ if __package__ in (None, ""):
 from benchmarks._common import (
     Skip,
     Table,
+    child_main,
     client_available,
     fmt_ratio,
     print_tables,
+    run_child,
     sandbox_available,
     scratch_dir,
     verdict,
@@ -100,9 +103,20 @@ def run(quick: bool = False, size_mb: int = 100) -> list[Table]:
                 dest.unlink()
 
                 dest = work / f"ours_{i}.mp4"
-                t0 = time.perf_counter()
-                got = Path(client.download(task_id, dest))
-                ours_times.append(time.perf_counter() - t0)
+                r = run_child(
+                    "download",
+                    {
+                        "op": "ours",
+                        "warm": ["runway_act_two.client", "av"],
+                        "key": sb.api_key,
+                        "base_url": sb.base_url,
+                        "data_dir": str(work / "data"),
+                        "task_id": task_id,
+                        "dest": str(dest),
+                    },
+                )
+                ours_times.append(r["seconds"])
+                got = Path(r["path"])
                 assert got.stat().st_size == size, (got, got.stat().st_size)
                 got.unlink()
                 for side in got.parent.glob(got.name + "*"):
@@ -133,9 +147,11 @@ def run(quick: bool = False, size_mb: int = 100) -> list[Table]:
         verdict(ratio >= 0.9),
     )
     t.note(
-        f"{size / MIB:.0f} MB file, best of {n} alternating runs. Ours includes GET task "
-        "(fresh URL), streamed write to a temp file, the video check, fsync/rename and the "
-        "JSON sidecar; curl's figure includes starting the curl process."
+        f"{size / MIB:.0f} MB file, best of {n} alternating runs, each client in its own process"
+        " (the sandbox serves from this one). Ours = client.download() in a process that has"
+        " imported the client (a host's state): GET task (fresh URL), streamed write to a temp"
+        " file, the video check, fsync/rename and the JSON sidecar; curl's figure includes"
+        " starting the curl process (a few ms)."
     )
     t.note(
         f"Median ratio: {fmt_ratio(sorted(curl_times)[n // 2], sorted(ours_times)[n // 2])} "
@@ -144,7 +160,18 @@ def run(quick: bool = False, size_mb: int = 100) -> list[Table]:
     return [t]
 
 
+def _op_ours(case: dict[str, Any]) -> dict[str, Any]:
+    from runway_act_two.client import ActTwoClient
+
+    with ActTwoClient(
+        api_key=case["key"], base_url=case["base_url"], data_dir=Path(case["data_dir"])
+    ) as client:
+        return {"path": str(client.download(case["task_id"], Path(case["dest"])))}
+
+
 def main(argv: list[str] | None = None) -> int:
+    if child_main(sys.argv if argv is None else ["x", *argv], {"ours": _op_ours}):
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3 runs instead of 5")
     ap.add_argument("--size-mb", type=int, default=100)

