@@ -115,7 +115,7 @@ def run(quick: bool = False, size_mb: int = 100) -> list[Table]:
                         "dest": str(dest),
                     },
                 )
-                ours_times.append(r["seconds"])
+                ours_times.append(r["download_s"])
                 got = Path(r["path"])
                 assert got.stat().st_size == size, (got, got.stat().st_size)
                 got.unlink()
@@ -148,10 +148,12 @@ def run(quick: bool = False, size_mb: int = 100) -> list[Table]:
     )
     t.note(
         f"{size / MIB:.0f} MB file, best of {n} alternating runs, each client in its own process"
-        " (the sandbox serves from this one). Ours = client.download() in a process that has"
-        " imported the client (a host's state): GET task (fresh URL), streamed write to a temp"
-        " file, the video check, fsync/rename and the JSON sidecar; curl's figure includes"
-        " starting the curl process (a few ms)."
+        " (the sandbox serves from this one), both starting from a fresh output URL (curl's"
+        " fetched before its clock starts, ours as the wait loop hands over the task). Ours ="
+        " client.download(task=...) in a process that has imported the client (a host's state):"
+        " streamed write to a temp file flushed behind the writes, the video check, fsync and"
+        " atomic rename, the JSON sidecar and the journal row; curl's figure includes starting"
+        " the curl process (a few ms)."
     )
     t.note(
         f"Median ratio: {fmt_ratio(sorted(curl_times)[n // 2], sorted(ours_times)[n // 2])} "
@@ -166,7 +168,11 @@ def _op_ours(case: dict[str, Any]) -> dict[str, Any]:
     with ActTwoClient(
         api_key=case["key"], base_url=case["base_url"], data_dir=Path(case["data_dir"])
     ) as client:
-        return {"path": str(client.download(case["task_id"], Path(case["dest"])))}
+        # Like curl, start from a fresh output URL (the task as the wait loop hands it over).
+        task = client.get_task(case["task_id"])
+        t0 = time.perf_counter()
+        path = client.download(case["task_id"], Path(case["dest"]), task=task)
+        return {"path": str(path), "download_s": time.perf_counter() - t0}
 
 
 def main(argv: list[str] | None = None) -> int:
