@@ -66,20 +66,29 @@ def _op_floor(case: dict[str, Any]) -> dict[str, Any]:
     return {"chars": total}
 
 
-def _warm_ours(case: dict[str, Any]) -> dict[str, Any]:
-    """A host that has already checked and sent one job (other, tiny files)."""
-    from runway_act_two import ActTwoRequest, MediaSource
+def _ours(case: dict[str, Any]) -> Any:
     from runway_act_two.client import ActTwoClient
 
-    with ActTwoClient(
-        api_key=case["key"], base_url=case["base_url"], data_dir=Path(case["data_dir"])
-    ) as client:
-        client.check(
-            ActTwoRequest(
-                character=MediaSource.from_path(case["warm_files"][0]),
-                reference=MediaSource.from_path(case["warm_files"][1]),
-            )
-        )
+    return ActTwoClient(
+        api_key=case["key"],
+        base_url=case["base_url"],
+        data_dir=Path(case["data_dir"]),
+        host="bench",
+    )
+
+
+def _request(files: list[str]) -> Any:
+    from runway_act_two import ActTwoRequest, MediaSource
+
+    return ActTwoRequest(
+        character=MediaSource.from_path(files[0]), reference=MediaSource.from_path(files[1])
+    )
+
+
+def _warm_ours(case: dict[str, Any]) -> dict[str, Any]:
+    """A host that has already checked and sent one job (other, tiny files)."""
+    with _ours(case) as client:
+        client.check(_request(case["warm_files"]))
         client.organization()
     return {}
 
@@ -95,45 +104,14 @@ def _warm_sdk(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def _op_ours(case: dict[str, Any]) -> dict[str, Any]:
-    from runway_act_two import ActTwoRequest, MediaSource
-    from runway_act_two.client import ActTwoClient
-
-    client = ActTwoClient(
-        api_key=case["key"],
-        base_url=case["base_url"],
-        data_dir=Path(case["data_dir"]),
-        host="bench",
-    )
-    try:
-        sub = client.submit(
-            ActTwoRequest(
-                character=MediaSource.from_path(case["files"][0]),
-                reference=MediaSource.from_path(case["files"][1]),
-            )
-        )
-        return {"task_id": sub.task_id}
-    finally:
-        client.close()
+    with _ours(case) as client:
+        return {"task_id": client.submit(_request(case["files"])).task_id}
 
 
 def _op_ours_check(case: dict[str, Any]) -> dict[str, Any]:
     """Only the local checks (sniff, probe, first-frame decode, fingerprint hash): no network."""
-    from runway_act_two import ActTwoRequest, MediaSource
-    from runway_act_two.client import ActTwoClient
-
-    client = ActTwoClient(
-        api_key=case["key"],
-        base_url=case["base_url"],
-        data_dir=Path(case["data_dir"]),
-        host="bench",
-    )
-    client.check(
-        ActTwoRequest(
-            character=MediaSource.from_path(case["files"][0]),
-            reference=MediaSource.from_path(case["files"][1]),
-        )
-    )
-    client.close()
+    with _ours(case) as client:
+        client.check(_request(case["files"]))
     return {}
 
 
