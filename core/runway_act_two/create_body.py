@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .media.datauri import CHUNK_BYTES, data_uri_length, prefix
+from .media.datauri import data_uri_length, prefix
 
 #: Media parts are encoded this many source bytes at a time (a multiple of 3: no padding mid-way).
-ENCODE_CHUNK = CHUNK_BYTES
+ENCODE_CHUNK = 3 * 64 * 1024
 
 
 class BodySourceError(Exception):
@@ -132,10 +132,6 @@ class CreateBody:
     def complete(self) -> bool:
         return self.produced >= self._length
 
-    @property
-    def media(self) -> list[MediaPart]:
-        return [p for p in self._parts if isinstance(p, MediaPart)]
-
     def __iter__(self) -> Iterator[bytes]:
         self.produced = 0
         for part in self._parts:
@@ -150,5 +146,5 @@ class CreateBody:
             raise BodySourceError("body", "its length differs from the announced length")
 
     def to_bytes(self) -> bytes:
-        """The whole body at once (tests, logs of its shape, hosts that need bytes)."""
+        """The whole body at once (for tests; sending streams it)."""
         return b"".join(self)

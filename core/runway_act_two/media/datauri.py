@@ -17,9 +17,6 @@ from dataclasses import dataclass
 
 from .. import api_surface as api
 
-#: Bytes encoded per step (a multiple of 3, so each chunk encodes to base64 without padding).
-CHUNK_BYTES = 3 * 64 * 1024
-
 _DATA_URI_RE = re.compile(r"^data:([a-z]+/[a-z0-9.+-]+)((?:;[a-z0-9-]+=[^;,]*)*);base64,", re.I)
 _B64_BODY_RE = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
