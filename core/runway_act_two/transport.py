@@ -6,7 +6,9 @@ POST is retried only when the task was provably not created:
 
 * 429 / 502 / 503 / 504 (rate limit and load shedding happen before the task exists), honouring
   ``retry-after-ms`` then ``Retry-After``, else capped exponential backoff with jitter;
-* a connection that failed while being opened (nothing was sent).
+* a connection that failed while being opened (nothing was sent), or that failed before the last
+  byte of a ``CreateBody`` was handed over (a server cannot act on a request it never fully
+  received).
 
 Anything else after the body left this machine (a read timeout, a dropped connection, a 500, an
 unreadable 2xx) raises ``SubmitAmbiguousError``, which says the task may exist and what to check.
