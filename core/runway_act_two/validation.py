@@ -19,11 +19,11 @@ import ipaddress
 import json
 import os
 import tempfile
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from . import api_surface as api
@@ -120,10 +120,16 @@ def check_request(
     # The two files are read, probed, decoded and hashed side by side: that work is mostly
     # in C with the GIL released, and it stands between the user and the request. A host's
     # own prober runs on the calling thread only.
-    parallel = isinstance(prober, HeaderProber) and _is_local(request.reference)
-    later = _Background(check_reference) if parallel else None
-    character = _check_media("character", request.character, kind_hint, prober, char_problems)
-    reference = later.result() if later is not None else check_reference()
+    if isinstance(prober, HeaderProber) and _is_local(request.reference):
+        with ThreadPoolExecutor(1, thread_name_prefix="act-two-check") as pool:
+            later = pool.submit(check_reference)
+            character = _check_media(
+                "character", request.character, kind_hint, prober, char_problems
+            )
+            reference = later.result()
+    else:
+        character = _check_media("character", request.character, kind_hint, prober, char_problems)
+        reference = check_reference()
     problems += char_problems + ref_problems
     _check_options(request, problems)
 
@@ -390,9 +396,10 @@ def _check_local(
             )
         )
         return None
-    # hashlib releases the GIL, so the hash overlaps the probe and first-frame decode.
-    hashing = _Background(lambda: _sha256_file(path))
-    try:
+    # hashlib releases the GIL, so the hash overlaps the probe and first-frame decode. Leaving
+    # the block waits for it: no reader is left behind (a bytes source's temp file goes next).
+    with ThreadPoolExecutor(1, thread_name_prefix="act-two-hash") as pool:
+        hashing = pool.submit(_sha256_file, path)
         info = _probe(role, path, prober, problems, shown)
         if info is None:
             return None
@@ -408,8 +415,6 @@ def _check_local(
         except OSError as exc:
             problems.append(Problem(role, f"cannot read {shown} ({exc.strerror or exc})", ""))
             return None
-    finally:
-        hashing.join()  # never leave a reader behind: a bytes source's temp file goes next
     method: Method = "data_uri" if fits_data_uri(size, mime) else "upload"
     return MediaPlan(role, source, kind, info, method, digest)
 
@@ -463,35 +468,6 @@ def _probe(
         problems.append(Problem(role, f"{shown} could not be read (no media facts)", ""))
         return None
     return info
-
-
-_T = TypeVar("_T")
-
-
-class _Background(Generic[_T]):
-    """``fn()`` on a short-lived thread; ``result()`` joins it and returns or re-raises."""
-
-    def __init__(self, fn: Callable[[], _T]) -> None:
-        self._fn = fn
-        self._value: _T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="act-two-check", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._fn()
-        except BaseException as exc:  # handed to the caller by result()
-            self._error = exc
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def result(self) -> _T:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value  # type: ignore[return-value]
 
 
 def _is_local(source: object) -> bool:
