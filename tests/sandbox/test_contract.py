@@ -311,3 +311,11 @@ def test_usage_validation(sb: Sandbox) -> None:
     assert _codes(_issues(r)) == [("custom", ["beforeDate"])]
     r = requests.post(url, json={}, headers=headers(sb), timeout=10)
     assert r.status_code == 200 and len(r.json()["results"]) == api.USAGE_DEFAULT_DAYS
+
+
+def test_answers_never_wait_for_a_delayed_ack() -> None:
+    """Headers and body leave in two writes; with Nagle's algorithm on, every request on a
+    kept-alive connection waited ~40 ms for the client's delayed ACK (no real API does)."""
+    from runway_act_two.sandbox.routes import Handler
+
+    assert Handler.disable_nagle_algorithm is True

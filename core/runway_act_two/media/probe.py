@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, Protocol
 
+from .first_frame import QUICK_OPEN_OPTIONS, FirstSample, decode_sample, demux_first_frame
 from .sniff import SNIFF_BYTES, kind_of, sniff_mime
 
 #: Most boxes/elements one file may make us visit (real files have a few hundred to a few 1000s).
@@ -34,8 +35,6 @@ MAX_NODES = 200_000
 MAX_READ = 16 * 1024 * 1024
 #: Deepest nesting followed.
 MAX_DEPTH = 16
-#: Packets a first-frame decode may read before it gives up.
-MAX_DECODE_PACKETS = 600
 #: Images bigger than this are not decoded for the check (the header check still applies).
 MAX_DECODE_PIXELS = 64_000_000
 
@@ -78,7 +77,7 @@ class HeaderProber:
                     raise IsADirectoryError(path)
                 raise MediaProbeError("it is not a regular file")
             with open(path, "rb") as fh:
-                info = _probe_open(fh)
+                info, first = _probe_open(fh)
         except MediaProbeError:
             raise
         except IsADirectoryError:
@@ -88,7 +87,7 @@ class HeaderProber:
         except (ValueError, struct.error, IndexError, OverflowError, MemoryError) as exc:
             raise MediaProbeError(f"the file is corrupt ({type(exc).__name__})") from None
         if self.decode_check:
-            _decode_check(path, info)
+            _decode_check(path, info, first)
         return info
 
     def __repr__(self) -> str:
@@ -131,7 +130,8 @@ class _Reader:
             raise MediaProbeError("the file has too many container entries (corrupt file)")
 
 
-def _probe_open(fh: BinaryIO) -> MediaInfo:
+def _probe_open(fh: BinaryIO) -> tuple[MediaInfo, FirstSample | None]:
+    """The file's facts, and for ISO-BMFF video where its first sample lies (for the decode)."""
     r = _Reader(fh)
     if r.size == 0:
         raise MediaProbeError("the file is empty")
@@ -148,12 +148,12 @@ def _probe_open(fh: BinaryIO) -> MediaInfo:
     elif mime == "image/webp":
         w, h = _webp_size(r)
     elif mime == "video/webm":
-        return _probe_matroska(r, mime)
+        return _probe_matroska(r, mime), None
     else:
         return _probe_isobmff(r, mime)
     if w <= 0 or h <= 0:
         raise MediaProbeError("the image header gives no size (corrupt image)")
-    return MediaInfo("image", mime, r.size, width=w, height=h)
+    return MediaInfo("image", mime, r.size, width=w, height=h), None
 
 
 # --- images ---------------------------------------------------------------------------------------
@@ -231,6 +231,11 @@ class _Track:
     sample_time: int = 0  # sum of stts deltas
     entry_width: int = 0
     entry_height: int = 0
+    codec: bytes = b""  # this and the rest: only for the direct first-frame decode
+    config: bytes | None = None
+    first_offset: int | None = None
+    first_size: int | None = None
+    first_is_sync: bool = True
 
 
 #: A box type: four printable characters (QuickTime uses '\xa9' in metadata atom names).
@@ -275,7 +280,7 @@ def _full_box(r: _Reader, start: int, end: int, n: int, what: str) -> tuple[int,
     return data[0], data[4:]
 
 
-def _probe_isobmff(r: _Reader, mime: str) -> MediaInfo:
+def _probe_isobmff(r: _Reader, mime: str) -> tuple[MediaInfo, FirstSample | None]:
     moov: tuple[int, int] | None = None
     fragmented = False
     for typ, start, end in _boxes(r, 0, r.size, top=True):
@@ -331,7 +336,7 @@ def _probe_isobmff(r: _Reader, mime: str) -> MediaInfo:
         fps = vt.samples * vt.timescale / vt.duration
     width = vt.width or vt.entry_width or None
     height = vt.height or vt.entry_height or None
-    return MediaInfo(
+    info = MediaInfo(
         "video",
         mime,
         r.size,
@@ -341,6 +346,7 @@ def _probe_isobmff(r: _Reader, mime: str) -> MediaInfo:
         fps=_rate(fps),
         has_audio=any(t.handler == b"soun" for t in tracks),
     )
+    return info, _first_sample(vt, r.size)
 
 
 def _parse_trak(r: _Reader, start: int, end: int) -> _Track:
@@ -376,7 +382,64 @@ def _parse_trak(r: _Reader, start: int, end: int) -> _Track:
                 _, d = _full_box(r, bs, be, 44, "sample description")
                 if len(d) >= 44:
                     t.entry_width, t.entry_height = struct.unpack(">HH", d[36:40])
+                    t.codec = d[8:12]
+                    entry_end = min(be, bs + 8 + int.from_bytes(d[4:8], "big"))
+                    t.config = _codec_config(r, bs + 8 + _VISUAL_ENTRY_BYTES, entry_end)
+            elif typ in (b"stco", b"co64", b"stsz", b"stss"):
+                _sample_facts(r, typ, bs, be, t)
     return t
+
+
+def _sample_facts(r: _Reader, typ: bytes, start: int, end: int, t: _Track) -> None:
+    """Where sample 1 lies and whether it is a sync sample. Never raises: only the fast
+    first-frame decode uses these, and a file with odd tables is still judged by the demuxer."""
+    try:
+        if typ in (b"stco", b"co64"):
+            n = 8 if typ == b"co64" else 4
+            _, d = _full_box(r, start, end, 4 + n, "chunk offsets")
+            if len(d) == 4 + n and int.from_bytes(d[:4], "big") > 0:
+                t.first_offset = int.from_bytes(d[4:], "big")
+        elif typ == b"stsz":
+            _, d = _full_box(r, start, end, 12, "sample sizes")
+            if len(d) >= 8:
+                fixed, count = struct.unpack(">II", d[:8])
+                if fixed:
+                    t.first_size = fixed
+                elif count and len(d) == 12:
+                    t.first_size = int.from_bytes(d[8:12], "big")
+        elif typ == b"stss":
+            # Without this table every sample is a sync sample; with it, sample 1 must be one.
+            _, d = _full_box(r, start, end, 8, "sync samples")
+            count, first = struct.unpack(">II", d) if len(d) == 8 else (0, 0)
+            t.first_is_sync = count > 0 and first == 1
+    except MediaProbeError:
+        t.first_is_sync = False
+
+
+#: Bytes of a visual sample entry before its child boxes (ISO/IEC 14496-12 VisualSampleEntry).
+_VISUAL_ENTRY_BYTES = 8 + 78
+#: Decoder configuration boxes inside a visual sample entry (their payload is FFmpeg's extradata).
+_CONFIG_BOXES = (b"avcC", b"hvcC")
+
+
+def _codec_config(r: _Reader, start: int, end: int) -> bytes | None:
+    """The avcC/hvcC payload of a sample entry, or None. Never raises: only the fast first-frame
+    decode uses it, and a file with odd boxes here is still judged by the demuxer."""
+    try:
+        for typ, bs, be in _boxes(r, start, end, top=False):
+            if typ in _CONFIG_BOXES and be - bs <= MAX_READ:
+                return r.exact(bs, be - bs, "the codec configuration")
+    except MediaProbeError:
+        return None
+    return None
+
+
+def _first_sample(t: _Track, file_size: int) -> FirstSample | None:
+    if t.first_offset is None or not t.first_size or not t.first_is_sync:
+        return None
+    if t.first_offset + t.first_size > file_size:
+        return None
+    return FirstSample(t.codec, t.config, t.first_offset, t.first_size)
 
 
 def _read_stts(r: _Reader, start: int, end: int, t: _Track) -> None:
@@ -627,7 +690,7 @@ def _rate(value: float | None) -> float | None:
     return None if finite is None else round(finite, 3)
 
 
-def _decode_check(path: Path, info: MediaInfo) -> None:
+def _decode_check(path: Path, info: MediaInfo, first: FirstSample | None = None) -> None:
     """Decode one frame (images: the image) so a file that does not decode is rejected."""
     if info.kind == "image":
         if (info.width or 0) * (info.height or 0) > MAX_DECODE_PIXELS:
@@ -654,43 +717,30 @@ def _decode_check(path: Path, info: MediaInfo) -> None:
         import av  # noqa: F401
     except ImportError:
         return
+    # The headers located the first sample: decoding it directly skips the demuxer (see
+    # first_frame). Any failure there is judged again by the demuxer below.
+    if first is not None:
+        try:
+            if decode_sample(path, first):
+                return
+        except Exception:  # judged by the demuxer below
+            pass
     # The container facts are already known from the headers, so FFmpeg's own stream analysis
     # (decoding frames ahead to guess parameters: ~2/3 of the check's time on a 720p MP4) is
     # cut short first; only a file that then yields no frame pays for the full analysis.
     try:
-        if _first_frame(path, QUICK_OPEN_OPTIONS):
+        if demux_first_frame(path, QUICK_OPEN_OPTIONS):
             return
     except Exception:  # judged by the full open below
         pass
     try:
-        if _first_frame(path, None):
-            return
-    except MediaProbeError:
-        raise
+        found = demux_first_frame(path, None)
     except Exception as exc:  # PyAV raises many kinds (FFmpegError, ValueError, ...)
         raise MediaProbeError(f"the {info.kind} does not decode ({_short(exc)})") from None
-    raise MediaProbeError(f"the {info.kind} does not decode (no frame could be decoded)")
-
-
-#: FFmpeg open options for the quick first-frame check (bytes / microseconds of analysis).
-QUICK_OPEN_OPTIONS = {"probesize": "65536", "analyzeduration": "0"}
-
-
-def _first_frame(path: Path, options: dict[str, str] | None) -> bool:
-    """True once one picture decodes from the first video stream."""
-    import av
-
-    with av.open(str(path), mode="r", options=options or {}) as container:
-        streams = container.streams.video
-        if not streams:
-            raise MediaProbeError("no picture stream could be decoded")
-        stream = streams[0]
-        for count, packet in enumerate(container.demux(stream)):
-            for _frame in packet.decode():
-                return True
-            if count >= MAX_DECODE_PACKETS:
-                break
-    return False
+    if found is None:
+        raise MediaProbeError("no picture stream could be decoded")
+    if not found:
+        raise MediaProbeError(f"the {info.kind} does not decode (no frame could be decoded)")
 
 
 def _short(exc: BaseException) -> str:

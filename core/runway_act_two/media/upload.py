@@ -62,6 +62,21 @@ class _Cancelled(Exception):
     """Raised inside the body stream to abort the POST when the host cancels."""
 
 
+class _Chunks:
+    """The body as an iterable with a length. Given a file-like object, urllib3 reads it 16 KB
+    at a time (a Python call and a syscall each: ~40 % of a loopback upload's time); iterated,
+    it sends ``CHUNK_BYTES`` per write."""
+
+    def __init__(self, body: MultipartBody) -> None:
+        self._body = body
+
+    def __len__(self) -> int:
+        return len(self._body)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+
 def upload_filename(hint: str | None, mime: str) -> str:
     """A safe filename Runway accepts: the hint's stem (cleaned) and the extension of ``mime``."""
     ext = {**api.IMAGE_EXTENSIONS, **api.VIDEO_EXTENSIONS}.get(mime, "")
@@ -273,7 +288,7 @@ def upload(
         try:
             response = session.post(
                 url,
-                data=body,
+                data=_Chunks(body),
                 headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
                 timeout=(CONNECT_TIMEOUT, IO_TIMEOUT),
                 allow_redirects=False,
