@@ -190,14 +190,14 @@ def read_multipart(
                     idx = buf.find(delim)
                     if idx >= 0:
                         if not too_large:
-                            out.write(buf[:idx])
+                            out.write(memoryview(buf)[:idx])
                         file_size += idx
                         buf = buf[idx + len(delim) :]
                         break
                     keep = len(delim)
                     if len(buf) > keep:
                         if not too_large:
-                            out.write(buf[:-keep])
+                            out.write(memoryview(buf)[:-keep])  # no copy of the chunk
                         file_size += len(buf) - keep
                         buf = buf[-keep:]
                     if file_size > max_file_bytes and not too_large:
