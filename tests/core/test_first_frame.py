@@ -32,6 +32,17 @@ def _first_packet(path: Path) -> bytes:
     raise AssertionError("no packet")
 
 
+def _patched(src: Path, box: bytes, at: int, value: int) -> Path:
+    """A copy of ``src`` with the 32-bit field ``at`` bytes into its first ``box`` set."""
+    data = bytearray(src.read_bytes())
+    pos = data.find(box)
+    assert pos > 0
+    data[pos + at : pos + at + 4] = struct.pack(">I", value)
+    edited = src.with_name("edited" + src.suffix)
+    edited.write_bytes(bytes(data))
+    return edited
+
+
 def _encode(path: Path, codec: str, fmt: str = "mp4") -> Path:
     with av.open(str(path), "w", format=fmt) as out:
         vs = out.add_stream(codec, rate=24)
@@ -91,14 +102,10 @@ def test_other_codecs_go_to_the_demuxer(tmp_path: Path) -> None:
 
 def test_a_first_sample_that_is_not_a_sync_sample_is_left_to_the_demuxer(tmp_path: Path) -> None:
     src = make_mp4(tmp_path / "a.mp4", 3.5)
-    data = bytearray(src.read_bytes())
+    data = src.read_bytes()
     stss = data.find(b"stss")
-    assert stss > 0
-    count, first = struct.unpack(">II", data[stss + 8 : stss + 16])
-    assert count >= 1 and first == 1
-    data[stss + 12 : stss + 16] = struct.pack(">I", 2)  # "sample 1 is not a keyframe"
-    edited = tmp_path / "edited.mp4"
-    edited.write_bytes(bytes(data))
+    assert struct.unpack(">II", data[stss + 8 : stss + 16])[1] == 1
+    edited = _patched(src, b"stss", 12, 2)  # "sample 1 is not a keyframe"
     assert _first_sample(edited) is None
     assert default_prober().probe(edited).kind == "video"
 
@@ -124,10 +131,5 @@ def test_a_damaged_first_sample_gets_the_demuxers_verdict(tmp_path: Path) -> Non
 
 def test_sample_offsets_past_the_end_are_not_used(tmp_path: Path) -> None:
     src = make_mp4(tmp_path / "a.mp4", 3.5, faststart=True)
-    data = bytearray(src.read_bytes())
-    stco = data.find(b"stco")
-    assert stco > 0
-    data[stco + 12 : stco + 16] = struct.pack(">I", len(data) + 10)
-    edited = tmp_path / "edited.mp4"
-    edited.write_bytes(bytes(data))
+    edited = _patched(src, b"stco", 12, src.stat().st_size + 10)
     assert _first_sample(edited) is None
