@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, Protocol
 
-from .first_frame import QUICK_OPEN_OPTIONS, FirstSample, decode_sample, demux_first_frame
+from .first_frame import (
+    DIRECT_DECODERS,
+    QUICK_OPEN_OPTIONS,
+    FirstSample,
+    decode_sample,
+    demux_first_frame,
+)
 from .sniff import SNIFF_BYTES, kind_of, sniff_mime
 
 #: Most boxes/elements one file may make us visit (real files have a few hundred to a few 1000s).
@@ -383,8 +389,9 @@ def _parse_trak(r: _Reader, start: int, end: int) -> _Track:
                 if len(d) >= 44:
                     t.entry_width, t.entry_height = struct.unpack(">HH", d[36:40])
                     t.codec = d[8:12]
-                    entry_end = min(be, bs + 8 + int.from_bytes(d[4:8], "big"))
-                    t.config = _codec_config(r, bs + 8 + _VISUAL_ENTRY_BYTES, entry_end)
+                    if t.codec in DIRECT_DECODERS:  # nothing else is decoded directly
+                        entry_end = min(be, bs + 8 + int.from_bytes(d[4:8], "big"))
+                        t.config = _codec_config(r, bs + 8 + _VISUAL_ENTRY_BYTES, entry_end)
             elif typ in (b"stco", b"co64", b"stsz", b"stss"):
                 _sample_facts(r, typ, bs, be, t)
     return t
