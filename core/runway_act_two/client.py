@@ -229,6 +229,26 @@ class ActTwoClient:
 
         return check_request(request, prober=self._prober, extra_problems=self.settings.problems())
 
+    def _check_for_job(self, request: ActTwoRequest) -> CheckedRequest:
+        """``check()`` with the job journal opened beside it, for a job that needs both.
+
+        Opening the journal (SQLite, WAL, schema) takes a few ms of mostly GIL-free work, and
+        hosts make a client per job: it need not wait for the checks to end. A journal that
+        cannot be opened is reported by the next use, after any problem with the inputs.
+        """
+        if self._journal is not None:
+            return self.check(request)
+        opener = threading.Thread(target=self._open_journal_quietly, name="act-two-journal")
+        opener.start()
+        try:
+            return self.check(request)
+        finally:
+            opener.join()
+
+    def _open_journal_quietly(self) -> None:
+        with contextlib.suppress(Exception):  # raised again, to the caller, by the next use
+            _ = self.journal
+
     # -- submit --------------------------------------------------------------------------------
     def submit(
         self,
@@ -238,7 +258,7 @@ class ActTwoClient:
         cancel: CancelToken | None = None,
     ) -> Submission:
         """Check, prepare media, journal, and send the ONE create POST."""
-        checked = self.check(request)
+        checked = self._check_for_job(request)
         return self._submit(
             checked, None, on_event=on_event, cancel=cancel, started=time.monotonic()
         )
@@ -721,7 +741,7 @@ class ActTwoClient:
         started = time.monotonic()
         target = Path(output_path).expanduser()
         if checked is None or checked.request is not request:
-            checked = self.check(request)
+            checked = self._check_for_job(request)
         if reuse and request.seed is not None:
             found = self.journal.find_reusable(checked.fingerprint)
             if found is not None and found.output_path and found.task_id:

@@ -167,6 +167,10 @@ class Journal:
         self._secret = secret
         self._local = threading.local()
         self._open: list[sqlite3.Connection] = []  # every thread's connection, for close()
+        # The connection that set the file up, for the first thread that needs one: a client
+        # opens its journal on a helper thread while the inputs are checked (see
+        # ``ActTwoClient._check_for_job``), and a fresh connection costs 1-2 ms more.
+        self._spare: sqlite3.Connection | None = None
         self._open_lock = threading.Lock()
         self._pid = os.getpid()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,6 +183,7 @@ class Journal:
                 with self._connect() as db:
                     db.execute("PRAGMA journal_mode=WAL")
                     db.executescript(_SCHEMA)
+                self._spare, self._local = db, threading.local()
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -197,13 +202,20 @@ class Journal:
         """This thread's connection (opened on first use, kept until ``close()``)."""
         if self._pid != os.getpid():  # a forked child must not share its parent's handles
             self._local, self._open, self._pid = threading.local(), [], os.getpid()
+            self._spare = None
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            with self._open_lock:
+                db, self._spare = self._spare, None
+            if db is not None:
+                self._local.db = db
         if db is None:
             db = sqlite3.connect(
                 self.path,
                 timeout=BUSY_TIMEOUT_MS / 1000,
                 isolation_level=None,
-                check_same_thread=False,  # only so close() may run on another thread
+                check_same_thread=False,  # so close() may run on another thread, and the
+                # setup connection may pass to the first thread that needs one
             )
             try:
                 db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -221,7 +233,7 @@ class Journal:
     def close(self) -> None:
         """Close every thread's connection (the journal reopens on next use)."""
         with self._open_lock:
-            conns, self._open = self._open, []
+            conns, self._open, self._spare = self._open, [], None
         self._local = threading.local()
         for db in conns:
             with contextlib.suppress(sqlite3.Error):

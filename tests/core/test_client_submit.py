@@ -116,3 +116,32 @@ def test_rows_left_by_a_dead_process_are_classified(client: ActTwoClient) -> Non
     assert client.unfinished_jobs() == []
     states = {r.job_id: r.state for r in client.jobs()}
     assert states == {preparing: "rejected", submitting: "ambiguous", live: "preparing"}
+
+
+def test_an_unopenable_journal_is_reported_after_the_inputs_and_nothing_is_sent(
+    sandbox: Any, tmp_path: Path, req: ActTwoRequest
+) -> None:
+    """The journal opens beside the checks; if it cannot, bad inputs are still what the user
+    hears first, and good inputs get the journal's own message. No request either way."""
+    from runway_act_two.errors import ConfigurationError, InputValidationError
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+    c = ActTwoClient(api_key=sandbox.api_key, base_url=sandbox.base_url, data_dir=blocker)
+    bad = ActTwoRequest(character=req.character, reference=req.character)
+    with c, pytest.raises(InputValidationError, match="reference"):
+        c.submit(bad)
+    with c, pytest.raises(ConfigurationError, match="journal .* cannot be opened"):
+        c.submit(req)
+    assert sandbox.requests() == []
+
+
+def test_submit_opens_the_journal_beside_the_checks(
+    sandbox: Any, tmp_path: Path, req: ActTwoRequest
+) -> None:
+    c = ActTwoClient(api_key=sandbox.api_key, base_url=sandbox.base_url, data_dir=tmp_path / "d")
+    with c:
+        sub = c.submit(req)
+        rec = c.journal.get(sub.job_id)
+        assert rec is not None and rec.task_id == sub.task_id
+        assert len(c.journal._open) == 1  # the helper's setup connection wrote the rows

@@ -213,3 +213,26 @@ def test_threads_share_one_journal_and_close_releases_every_connection(tmp_path:
     assert not wal.exists()
     assert j.get(ids[0]) is not None  # reopened
     j.close()
+
+
+def test_the_setup_connection_passes_to_the_first_thread_that_needs_one(tmp_path: Path) -> None:
+    """A client opens its journal on a helper thread; the thread that then writes the job's rows
+    uses that same connection instead of opening a second one."""
+    import threading
+
+    opened: list[Journal] = []
+    helper = threading.Thread(target=lambda: opened.append(Journal.in_dir(tmp_path)))
+    helper.start()
+    helper.join()
+    j = opened[0]
+    job = _start(j)
+    assert j.get(job) is not None
+    assert len(j._open) == 1  # one connection in all: the helper's, now this thread's
+    other: list[int] = []
+    t = threading.Thread(target=lambda: other.append(len(_start(j))))
+    t.start()
+    t.join()
+    assert other and len(j._open) == 2  # a second thread still gets its own
+    j.close()
+    assert j._open == [] and j.get(job) is not None  # reopened after close
+    j.close()
