@@ -115,6 +115,75 @@ def _op_ours_check(case: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _bare_session(case: dict[str, Any]) -> Any:
+    import requests
+    from runway_act_two import api_surface as api
+
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {case['key']}"
+    s.headers[api.VERSION_HEADER] = api.API_VERSION
+    return s
+
+
+def _warm_bare(case: dict[str, Any]) -> dict[str, Any]:
+    """requests after one earlier call (as for the other two clients)."""
+    from runway_act_two import api_surface as api
+
+    with _bare_session(case) as s:
+        s.get(case["base_url"] + api.PATH_ORGANIZATION).raise_for_status()
+    return {}
+
+
+def _op_bare(case: dict[str, Any]) -> dict[str, Any]:
+    """The least a client can do to submit: read, encode (data URI) or upload, one POST with
+    ``requests``. No checks, no journal, no streaming: the cost of sending, over the floor."""
+    from runway_act_two import api_surface as api
+
+    mimes = {".png": "image/png", ".mp4": "video/mp4"}
+    with _bare_session(case) as s:
+        uris: list[str | bytes] = []
+        for p in (Path(f) for f in case["files"]):
+            if case["method"] == "upload" and p.suffix == ".mp4":
+                r = s.post(
+                    case["base_url"] + api.PATH_UPLOADS,
+                    json={"filename": p.name, "type": api.UPLOAD_TYPE_EPHEMERAL},
+                )
+                r.raise_for_status()
+                target = r.json()
+                with open(p, "rb") as fh:
+                    up = s.post(
+                        target["uploadUrl"],
+                        data=target["fields"],
+                        files={"file": (p.name, fh, mimes[p.suffix])},
+                        headers={"Authorization": None},  # storage never sees the key
+                    )
+                up.raise_for_status()
+                uris.append(target["runwayUri"])
+            else:  # the body is assembled as bytes: base64 needs no JSON escaping
+                uris.append(
+                    b"data:"
+                    + mimes[p.suffix].encode()
+                    + b";base64,"
+                    + base64.b64encode(p.read_bytes())
+                )
+        body = b"".join(
+            [
+                b'{"model":"' + api.MODEL.encode() + b'","character":{"type":"image","uri":"',
+                uris[0] if isinstance(uris[0], bytes) else uris[0].encode(),
+                b'"},"reference":{"type":"video","uri":"',
+                uris[1] if isinstance(uris[1], bytes) else uris[1].encode(),
+                b'"}}',
+            ]
+        )
+        r = s.post(
+            case["base_url"] + api.PATH_CHARACTER_PERFORMANCE,
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        r.raise_for_status()
+        return {"task_id": r.json()["id"]}
+
+
 def _op_sdk(case: dict[str, Any]) -> dict[str, Any]:
     from runwayml import RunwayML
 
@@ -148,6 +217,7 @@ WARM = {
         "runway_act_two.prepare",
     ],
     "sdk": ["runwayml"],
+    "bare": ["requests", "runway_act_two.api_surface"],
 }
 WARM["ours_check"] = WARM["ours"]
 
@@ -160,6 +230,8 @@ OPS = {
     "ours": _op_ours,
     "ours_check": _op_ours_check,
     "sdk": _op_sdk,
+    "bare": _op_bare,
+    "warm_bare": _warm_bare,
 }
 
 
@@ -217,6 +289,8 @@ def run(quick: bool = False) -> list[Table]:
             "client side / floor",
             "ours: local checks",
             "sending (client side - checks) / floor",
+            "bare send: client side",
+            "ours / bare send",
             "SDK: total",
             "SDK: client side",
             "ours/SDK (client side)",
@@ -234,7 +308,7 @@ def run(quick: bool = False) -> list[Table]:
         def case(op: str, files: list[Path], method: str = "data_uri") -> dict[str, Any]:
             d = tempfile.mkdtemp(dir=work)
             Journal.in_dir(Path(d)).close()  # a host's journal exists before its next submit
-            side = "sdk" if op == "sdk" else "ours" if op.startswith("ours") else None
+            side = op if op in ("sdk", "bare") else "ours" if op.startswith("ours") else None
             return {
                 "op": op,
                 "warm": WARM.get(op, []),
@@ -258,6 +332,7 @@ def run(quick: bool = False) -> list[Table]:
             ours = _best(case("ours", files), n, sb)
             checks = _best(case("ours_check", files), n)
             sdk = _best(case("sdk", files, method), n, sb)
+            bare = _best(case("bare", files, method), n, sb)
             ratio = ours["client"] / floor["seconds"]
             worst_ratio = max(worst_ratio, ratio)
             time_t.add(
@@ -270,6 +345,8 @@ def run(quick: bool = False) -> list[Table]:
                 f"{ratio:.2f}x",
                 fmt_s(checks["seconds"], 3),
                 f"{(ours['client'] - checks['seconds']) / floor['seconds']:.2f}x",
+                fmt_s(bare["client"], 3),
+                fmt_ratio(ours["client"], bare["client"]),
                 fmt_s(sdk["seconds"], 3),
                 fmt_s(sdk["client"], 3),
                 fmt_ratio(ours["client"], sdk["client"]),
@@ -315,6 +392,13 @@ def run(quick: bool = False) -> list[Table]:
         "ours: local checks = ActTwoClient.check() alone (no network): the part of the client"
         " side that money safety costs. sending = the rest of the client side (journal rows,"
         " encoding and sending the body or the upload, reading the answer), against the floor."
+    )
+    time_t.note(
+        "bare send = the least a client can do, timed the same way: read and base64 (data URI,"
+        " the body assembled as bytes, no JSON escaping pass) or a plain requests multipart"
+        " upload, then one requests POST of the create; no checks, no journal, no streaming."
+        " Its client side over the floor is what sending costs any client on this machine;"
+        " ours / bare send is what our safety and bookkeeping add to it."
     )
     time_t.note(
         "SDK = official runwayml 5.24.0 as documented: data URIs built by user code, "
