@@ -12,7 +12,9 @@ completion on average ~3 s late. This scheduler instead:
 2. learns the progress *rate* from successive RUNNING observations and predicts the moment
    progress reaches 1;
 3. polls just after the first tick at or after that moment (plus a small margin and jitter), and
-   otherwise never polls twice within one tick window (nothing new could be visible).
+   otherwise never polls twice within one tick window (nothing new could be visible);
+4. once the phase is known, makes its first poll after the *second* tick after creation: after
+   the first a task shows at best RUNNING at 0 %, which gives no rate.
 
 The budget is the SDK's: no more polls than its 6 s mean interval would make over the same wait.
 The class is pure (time and randomness are injected), so it is tested with simulated servers.
@@ -286,9 +288,12 @@ class PollScheduler:
         m = self.margin
         vague = self.phase.spread() > self.precision
         if not self.obs:
-            if vague:  # the first tick is somewhere in the next cycle: bisect it
+            if self.phase.spread() > 2 * self.precision:  # the first tick is anywhere: bisect
                 return self.phase.split_time(self.start) + m / 2
-            return self.phase.first_tick_after(self.start) + m
+            # The second tick after creation: after the first, a task is at best RUNNING at 0 %,
+            # which says nothing of its pace; after the second it shows progress, enough for a
+            # rate. (5-10 s after creation; the SDK's first poll comes at 4.5-7.5 s.)
+            return self.phase.first_tick_after(self.start + self.cadence) + m
         last = self.obs[-1]
         next_tick = self.phase.first_tick_after(last.t) + m  # nothing new before this
         cap = last.t + self.max_interval

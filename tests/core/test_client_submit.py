@@ -131,7 +131,7 @@ def test_an_unopenable_journal_is_reported_after_the_inputs_and_nothing_is_sent(
     bad = ActTwoRequest(character=req.character, reference=req.character)
     with c, pytest.raises(InputValidationError, match="reference"):
         c.submit(bad)
-    with c, pytest.raises(ConfigurationError, match="journal .* cannot be opened"):
+    with c, pytest.raises(ConfigurationError, match=r"journal .* cannot be opened"):
         c.submit(req)
     assert sandbox.requests() == []
 

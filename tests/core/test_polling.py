@@ -154,3 +154,25 @@ def test_running_without_progress_falls_back_to_the_sdk_pace() -> None:
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert statistics.mean(gaps[2:]) >= 6.0  # the SDK's mean interval, or slower
     assert sch.eta(now) is None
+
+
+def test_with_a_known_phase_the_first_poll_already_shows_progress() -> None:
+    """After the first tick a task is at best RUNNING at 0 %: a poll there buys no rate. The
+    first poll waits for the second tick, so a 20 s task takes two polls (progress, finish)."""
+    shared = PhaseBelief(C)
+    for seed in range(30):  # learn the phase
+        simulate(30.0, seed, shared, server_phase=2.5)
+    counts = []
+    for seed in range(100, 160):
+        rng = random.Random(seed)
+        t0 = rng.uniform(0, 1000)
+        srv = TickServer(2.5, t0, 20.0)
+        sch = PollScheduler(PollConfig(cadence=C), start=t0, rng=rng, phase=shared)
+        first = sch.next_poll_at(t0)
+        status, progress = srv.state(first)
+        assert status == "RUNNING" and progress and progress > 0, (first - t0, status, progress)
+        assert first - t0 <= 2 * C + 1.0
+        lag, n, _, _ = simulate(20.0, seed, shared, server_phase=2.5)
+        assert lag < 1.5
+        counts.append(n)
+    assert statistics.mean(counts) <= 2.2
