@@ -178,3 +178,28 @@ def test_data_uri_media_type_must_match_content(
     assert r.status_code == 200  # a wrong image subtype is tolerated: the bytes are an image
     r = create(sb, {**body, "character": {"type": "image", "uri": "data:image/png,hello world"}})
     assert r.status_code == 400 and api.ERROR_UNSUPPORTED_ASSET in r.json()["issues"][0]["message"]
+
+
+def test_outputs_can_be_paced_like_a_network_link(sb: Sandbox, body: dict[str, Any]) -> None:
+    """``output_bytes_per_second`` holds a download to that rate (never faster), whole or by
+    range, with the same bytes; unset, outputs leave as fast as loopback allows."""
+    task_id = create(sb, body).json()["id"]
+    task, _ = wait_for(sb, task_id, {"SUCCEEDED"})
+    url = task["output"][0]
+    full = requests.get(url, timeout=10).content
+    rate = len(full) / 0.4  # the whole file should take at least 0.4 s
+    sb.configure(output_bytes_per_second=rate)
+    try:
+        t0 = time.monotonic()
+        paced = requests.get(url, timeout=10).content
+        took = time.monotonic() - t0
+        assert paced == full and took >= 0.4 * 0.95
+        half = len(full) // 2
+        t0 = time.monotonic()
+        part = requests.get(url, headers={"Range": f"bytes={half}-"}, timeout=10)
+        assert part.content == full[half:] and time.monotonic() - t0 >= 0.2 * 0.95
+    finally:
+        sb.configure(output_bytes_per_second=None)
+    for bad in (0, -1, "fast", True):
+        with pytest.raises(ValueError, match="output_bytes_per_second"):
+            sb.configure(output_bytes_per_second=bad)

@@ -43,6 +43,8 @@ class SandboxConfig:
     version_error_status: int = 400
     # Concurrent preview renders (the machine has few cores; renders queue behind each other).
     render_workers: int = 1
+    # Outputs served at most this fast (bytes/s per download), like a CDN link; None: loopback.
+    output_bytes_per_second: float | None = None
 
     @classmethod
     def field_names(cls) -> set[str]:
@@ -83,6 +85,12 @@ def _coerce(key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{key} must be a non-negative integer or null")
         return value
+    if key == "output_bytes_per_second":
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"{key} must be a positive number or null")
+        return float(value)
     if key == "url_map":
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()

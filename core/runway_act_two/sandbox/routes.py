@@ -541,6 +541,8 @@ class Handler(BaseHTTPRequestHandler):
         limit = length
         if fault is not None and fault.action == "truncate":
             limit = min(length, max(0, fault.after_bytes))
+        rate = st.config.output_bytes_per_second
+        began, sent = time.monotonic(), 0
         with path.open("rb") as fh:
             fh.seek(start)
             left = limit
@@ -550,6 +552,11 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 self.wfile.write(chunk)
                 left -= len(chunk)
+                sent += len(chunk)
+                if rate:  # paced like a network link: never ahead of rate * elapsed
+                    ahead = began + sent / rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
         if limit < length:
             raise _Drop
         return None
