@@ -554,9 +554,7 @@ class Handler(BaseHTTPRequestHandler):
                 left -= len(chunk)
                 sent += len(chunk)
                 if rate:  # paced like a network link: never ahead of rate * elapsed
-                    ahead = began + sent / rate - time.monotonic()
-                    if ahead > 0:
-                        time.sleep(ahead)
+                    self._sleep(began + sent / rate - time.monotonic())  # wakes on stop
         if limit < length:
             raise _Drop
         return None
