@@ -141,7 +141,7 @@ def _op_bare(case: dict[str, Any]) -> dict[str, Any]:
 
     mimes = {".png": "image/png", ".mp4": "video/mp4"}
     with _bare_session(case) as s:
-        uris: list[str | bytes] = []
+        uris: list[bytes] = []
         for p in (Path(f) for f in case["files"]):
             if case["method"] == "upload" and p.suffix == ".mp4":
                 r = s.post(
@@ -158,7 +158,7 @@ def _op_bare(case: dict[str, Any]) -> dict[str, Any]:
                         headers={"Authorization": None},  # storage never sees the key
                     )
                 up.raise_for_status()
-                uris.append(target["runwayUri"])
+                uris.append(target["runwayUri"].encode())
             else:  # the body is assembled as bytes: base64 needs no JSON escaping
                 uris.append(
                     b"data:"
@@ -169,9 +169,9 @@ def _op_bare(case: dict[str, Any]) -> dict[str, Any]:
         body = b"".join(
             [
                 b'{"model":"' + api.MODEL.encode() + b'","character":{"type":"image","uri":"',
-                uris[0] if isinstance(uris[0], bytes) else uris[0].encode(),
+                uris[0],
                 b'"},"reference":{"type":"video","uri":"',
-                uris[1] if isinstance(uris[1], bytes) else uris[1].encode(),
+                uris[1],
                 b'"}}',
             ]
         )

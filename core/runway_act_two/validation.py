@@ -37,7 +37,6 @@ Role = Literal["character", "reference"]
 Kind = Literal["image", "video"]
 Method = Literal["url", "data_uri", "upload"]
 
-_HASH_CHUNK = 256 * 1024
 _SUPPORTED = "a JPEG, PNG or WebP image, or an MP4, MOV or WebM video"
 _URL_KINDS: dict[str, Kind] = {
     ".png": "image",
@@ -475,15 +474,10 @@ def _is_local(source: object) -> bool:
 
 
 def _sha256_file(path: Path) -> str:
-    # One buffer filled again and again: a fresh 1 MB ``bytes`` per read cost more in page
-    # faults than the hashing itself (3.4 ms instead of 5.4-7.7 ms for a 3.7 MB PNG).
-    h = hashlib.sha256()
-    buf = bytearray(_HASH_CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as fh:
-        while n := fh.readinto(buf):
-            h.update(view[:n])
-    return h.hexdigest()
+    # file_digest refills one buffer: a fresh 1 MB ``bytes`` per read cost more in page faults
+    # than the hashing itself (3.5 ms instead of 5.4-7.7 ms for a 3.7 MB PNG).
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # --- URLs -----------------------------------------------------------------------------------------

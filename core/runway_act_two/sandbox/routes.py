@@ -542,7 +542,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.action == "truncate":
             limit = min(length, max(0, fault.after_bytes))
         rate = st.config.output_bytes_per_second
-        began, sent = time.monotonic(), 0
+        began = time.monotonic()
         with path.open("rb") as fh:
             fh.seek(start)
             left = limit
@@ -552,9 +552,8 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 self.wfile.write(chunk)
                 left -= len(chunk)
-                sent += len(chunk)
                 if rate:  # paced like a network link: never ahead of rate * elapsed
-                    self._sleep(began + sent / rate - time.monotonic())  # wakes on stop
+                    self._sleep(began + (limit - left) / rate - time.monotonic())  # wakes on stop
         if limit < length:
             raise _Drop
         return None
