@@ -53,13 +53,20 @@ def reference_video(
     bit_rate: int = 4_000_000,
     audio: bool = True,
     seed: int = 11,
+    preset: str = "ultrafast",
 ) -> Path:
-    """An H.264 MP4 (with AAC audio) of a moving scene; the bit rate sets its size."""
+    """An H.264 MP4 (with AAC audio) of a moving scene; the bit rate sets its size.
+
+    ``ultrafast`` (Constrained Baseline, no B-frames) is what the sandbox's previews use and is
+    quick to make; x264's default ``medium`` (High profile, B-frames) is what a typical encoder
+    writes, and costs a decoder noticeably more to open.
+    """
     import av
     import numpy as np
 
     w, h = size
-    path = path or MEDIA_DIR / f"reference_{seconds:g}s_{h}p_{bit_rate // 1000}k.mp4"
+    tag = "" if preset == "ultrafast" else f"_{preset}"
+    path = path or MEDIA_DIR / f"reference_{seconds:g}s_{h}p_{bit_rate // 1000}k{tag}.mp4"
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +82,7 @@ def reference_video(
         vs = out.add_stream("libx264", rate=fps)
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
         vs.bit_rate = bit_rate
-        vs.options = {"preset": "ultrafast", "g": str(fps * 2)}
+        vs.options = {"preset": preset, "g": str(fps * 2)}
         astream = None
         if audio:
             astream = out.add_stream("aac", rate=48000)
