@@ -32,6 +32,7 @@ from benchmarks._common import (
     Table,
     client_available,
     fmt_mb,
+    median,
     print_tables,
     sandbox_available,
     scratch_dir,
@@ -180,13 +181,13 @@ def _time_new_movie(scene: Any, path: Path, runs: int = 7) -> float:
         strip = strips.new_movie(name="open-probe", filepath=str(path), channel=30, frame_start=1)
         times.append((time.perf_counter() - t0) * 1000)
         strips.remove(strip)
-    return sorted(times)[runs // 2]
+    return median(times)
 
 
 def _ffmpeg_open_steps(path: Path, runs: int = 7) -> tuple[float, float, float]:
     """What Blender's movie open does, with PyAV: probe the streams
-    (``avformat_find_stream_info`` decodes a few frames), decode the first frame (two frame
-    threads, as Blender sets on this machine), convert it to RGBA. Medians, in ms."""
+    (``avformat_find_stream_info`` decodes a few frames), decode the first frame (a frame
+    thread per core, as Blender sets), convert it to RGBA. Medians, in ms."""
     import av
 
     steps: list[tuple[float, float, float]] = []
@@ -202,7 +203,7 @@ def _ffmpeg_open_steps(path: Path, runs: int = 7) -> tuple[float, float, float]:
             frame.to_ndarray(format="rgba")
             t3 = time.perf_counter()
         steps.append((t1 - t0, t2 - t1, t3 - t2))
-    probe, first, rgba = (sorted(col)[runs // 2] * 1000 for col in zip(*steps, strict=True))
+    probe, first, rgba = (median(col) * 1000 for col in zip(*steps, strict=True))
     return probe, first, rgba
 
 
@@ -360,7 +361,7 @@ def _open_table(opens: dict[str, dict[str, float]], files: dict[str, Path]) -> T
         " placing tick is built around. In it Blender's add_movie_strip calls openanim(), which"
         " opens the file (avformat_find_stream_info decodes a few frames) and decodes the first"
         " frame to check it (sequencer strip_add.cc, blenkernel image.cc). The PyAV columns do"
-        " the same three steps in this process (two frame threads), median of 7."
+        " the same three steps in this process (a frame thread per core), median of 7."
     )
     t.note(
         "Nothing of this runs in Python: the add-on can move the call (it already moves the"
