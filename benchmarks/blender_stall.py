@@ -156,7 +156,7 @@ def child(case: dict[str, Any]) -> dict[str, Any]:
         "max_tick_ms": worst[0] * 1000,
         "max_tick_phase": worst[1],
         "p99_tick_ms": sorted(d for d, _ in ticks)[int(0.99 * (len(ticks) - 1))] * 1000,
-        "median_tick_ms": sorted(d for d, _ in ticks)[len(ticks) // 2] * 1000,
+        "median_tick_ms": median([d for d, _ in ticks]) * 1000,
         "max_waiting_tick_ms": max(waiting) * 1000 if waiting else None,
         "hot": hot,
         "slowest": [f"{d * 1000:.1f} ms ({p})" for d, p in sorted(ticks, reverse=True)[:4]],
